@@ -1,0 +1,37 @@
+# Thin wrapper over CMake: install missing build dependencies, configure
+# once into build/, then forward every real target to cmake --build / ctest.
+
+BUILD      ?= build
+CMAKE_ARGS ?=
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+STAMP      := $(BUILD)/CMakeCache.txt
+ARGS       ?=
+
+.PHONY: all deps build run test check-format format clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+$(STAMP): CMakeLists.txt tests/CMakeLists.txt | deps
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: deps $(STAMP)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The demo: hub, publisher and subscribers in forked processes.
+run: build
+	$(BUILD)/herald demo $(ARGS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(ARGS)
+
+format:
+	clang-format -i src/*.c src/*.h include/*.h
+
+check-format:
+	clang-format --dry-run --Werror src/*.c src/*.h include/*.h
+
+clean:
+	rm -rf $(BUILD)

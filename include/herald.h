@@ -1,0 +1,110 @@
+/*  herald.h - version, exit codes, named constants and role entry points.
+
+    Every number that shapes herald's behaviour is defined here once, with
+    the reason for its value. Modules include this header and their own. */
+
+#ifndef HERALD_H_INCLUDED
+#define HERALD_H_INCLUDED
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifndef HERALD_VERSION
+#define HERALD_VERSION "0.0.0"
+#endif
+
+//  Exit codes follow sysexits(3); the README lists them and tests check them.
+#define HERALD_EXIT_OK          0
+#define HERALD_EXIT_USAGE       64  //  bad option, value or environment variable
+#define HERALD_EXIT_UNAVAILABLE 69  //  cannot bind, hub unreachable, wait timed out
+#define HERALD_EXIT_SOFTWARE    70  //  internal error; a demo child failed
+#define HERALD_EXIT_OSERR       71  //  fork, exec or another system call failed
+#define HERALD_EXIT_SIGINT      130 //  128 + SIGINT, as shells report it
+#define HERALD_EXIT_SIGTERM     143 //  128 + SIGTERM
+
+//  Default endpoints. The hub binds on all interfaces; clients connect to
+//  the local machine unless told otherwise.
+#define HERALD_FRONTEND_BIND    "tcp://*:5559"
+#define HERALD_BACKEND_BIND     "tcp://*:5560"
+#define HERALD_CONTROL_BIND     "tcp://*:5561"
+#define HERALD_FRONTEND_CONNECT "tcp://127.0.0.1:5559"
+#define HERALD_BACKEND_CONNECT  "tcp://127.0.0.1:5560"
+#define HERALD_CONTROL_CONNECT  "tcp://127.0.0.1:5561"
+
+//  The shutdown topic. Subscribers match it exactly, not as a prefix.
+#define HERALD_TERMINATE "TERMINATE"
+
+//  Topics that start with this prefix belong to herald itself: the hub
+//  consumes them and never forwards them, and no client may publish on them.
+#define HERALD_RESERVED_PREFIX "$herald"
+//  A publisher proves its path to the hub by sending probes on this topic.
+#define HERALD_PROBE_TOPIC "$herald/probe"
+
+//  Queue limits, in messages, per connection and direction. libzmq's default
+//  of 1,000 drops a burst of a few thousand events; 100,000 absorbs bursts
+//  at the cost of at most 100,000 x message size of memory per slow peer.
+#define HERALD_HWM_DEFAULT 100000
+
+//  While waiting for its probe to be seen, a publisher resends it this often:
+//  a PUB socket drops silently until the hub's subscription reaches it, so
+//  the probe is repeated until one arrives. Short, because it bounds how
+//  long a publisher waits after its connection is up.
+#define HERALD_PROBE_RESEND_MS 10
+
+//  How long a client waits for the hub's reply to a control request before
+//  it reports the hub unreachable.
+#define HERALD_CONTROL_TIMEOUT_MS 5000
+
+//  A publisher's default pace between events: slow enough to read the story.
+#define HERALD_INTERVAL_DEFAULT_MS 100
+//  How long a publisher waits for the hub and its subscribers by default.
+#define HERALD_WAIT_TIMEOUT_DEFAULT_MS 30000
+//  A subscriber that hears nothing for this long gives up (exit 69).
+#define HERALD_IDLE_TIMEOUT_DEFAULT_MS 60000
+//  How long a publisher's socket may take to hand over its last messages.
+#define HERALD_SEND_TIMEOUT_MS 10000
+//  How long the hub keeps trying to deliver queued messages when it stops.
+#define HERALD_HUB_LINGER_MS 1000
+//  After TERMINATE, a hub started with --exit-on-terminate waits at most
+//  this long by default for its subscribers to leave.
+#define HERALD_DRAIN_TIMEOUT_DEFAULT_MS 10000
+
+//  Control requests larger than this are refused by libzmq (the peer is
+//  disconnected), so a hostile client cannot make the hub allocate freely.
+#define HERALD_CONTROL_MAX_MSG 4096
+//  Deferred control replies (WAIT, PROBE) the hub holds at once; more get an
+//  error reply, so a client cannot grow the hub's memory without bound.
+#define HERALD_MAX_WAITERS 1024
+//  Messages the hub forwards from one socket before it polls the others
+//  again: draining a batch is cheap, and the bound keeps control responsive.
+#define HERALD_FORWARD_BATCH 1024
+
+//  The demo's story: its pace, and the ranges of its random choices.
+#define HERALD_DEMO_SUBSCRIBERS    5
+#define HERALD_DEMO_EVENTS         9
+#define HERALD_DEMO_INTERVAL_MS    200
+#define HERALD_DEMO_MAX_READY_MS   1000
+//  On Ctrl-C or SIGTERM the demo gives its children this long to exit
+//  cleanly before it kills them.
+#define HERALD_DEMO_KILL_AFTER_MS  3000
+
+#ifndef streq
+#define streq(s1, s2) (!strcmp ((s1), (s2)))
+#endif
+
+//  Set by the signal handlers, read by each role's main loop. The only
+//  mutable globals in herald.
+extern volatile sig_atomic_t herald_signal;
+
+//  Install handlers that record SIGINT and SIGTERM in herald_signal (without
+//  SA_RESTART, so blocking calls return EINTR), and ignore SIGPIPE.
+void
+    herald_catch_signals (void);
+
+//  Exit code for a role stopped by the signal in herald_signal.
+int
+    herald_signal_exit_code (void);
+
+#endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# deps.sh - install herald's build dependencies when they are missing.
+# Debian/Ubuntu only: uses apt-get (through sudo when not root); elsewhere it
+# names what to install and fails.
+set -eu
+
+packages="libczmq-dev libzmq3-dev cmake pkg-config gcc"
+missing=no
+command -v cc >/dev/null 2>&1 || missing=yes
+command -v cmake >/dev/null 2>&1 || missing=yes
+command -v pkg-config >/dev/null 2>&1 || missing=yes
+if [ "$missing" = no ] && pkg-config --exists 'libzmq >= 4.3' 'libczmq >= 4.2'; then
+    exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "herald: missing build dependencies; install libzmq (>= 4.3) and czmq (>= 4.2) development files, a C compiler, cmake and pkg-config" >&2
+    exit 1
+fi
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+    sudo=sudo
+fi
+echo "herald: installing $packages" >&2
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $packages

@@ -1,0 +1,464 @@
+/*  config.c - one role's settings: defaults <- environment <- argv.
+
+    All options live in one table: name, kind, the roles that accept it,
+    where it is stored, its range and its help line. Parsing, environment
+    lookup, validation and --help are all driven by that table. */
+
+#include "config.h"
+#include "herald.h"
+#include "wire.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { KIND_ENDPOINT, KIND_TOPIC, KIND_NAME, KIND_NUMBER, KIND_FLAG } kind_t;
+
+typedef struct {
+    const char *name;   //  "--name" on the command line, HERALD_NAME outside
+    kind_t kind;
+    unsigned roles;     //  the roles that accept it (role_t bits)
+    size_t offset;      //  where it is stored in config_t
+    size_t given;       //  for some numbers: a bool set when the option is given
+    uint64_t min, max;  //  for numbers
+    const char *help;
+} option_t;
+
+#define AT(field)   offsetof (config_t, field)
+#define NO_GIVEN    ((size_t) -1)
+#define ONE_HOUR_MS 3600000
+#define ALL_ROLES   (ROLE_HUB | ROLE_PUB | ROLE_SUB | ROLE_DEMO | ROLE_STATS)
+
+static const option_t s_options[] = {
+    {"frontend", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_DEMO, AT (frontend), NO_GIVEN, 0, 0,
+     "publishers' endpoint (hub, demo: bind; pub: connect)"},
+    {"backend", KIND_ENDPOINT, ROLE_HUB | ROLE_SUB | ROLE_DEMO, AT (backend), NO_GIVEN, 0, 0,
+     "subscribers' endpoint (hub, demo: bind; sub: connect)"},
+    {"control", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_STATS | ROLE_DEMO, AT (control),
+     NO_GIVEN, 0, 0, "control endpoint (hub, demo: bind; pub, stats: connect)"},
+    {"topic", KIND_TOPIC, ROLE_PUB | ROLE_SUB | ROLE_STATS, AT (topic), NO_GIVEN, 0, 0,
+     "event topic (sub: a prefix; stats: print this topic's count)"},
+    {"events", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (events), NO_GIVEN, 0, 1000000000,
+     "number of events to publish"},
+    {"interval", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (interval_ms), NO_GIVEN, 0, ONE_HOUR_MS,
+     "milliseconds between events"},
+    {"wait-subscribers", KIND_NUMBER, ROLE_PUB, AT (wait_subscribers), NO_GIVEN, 0, 1000000,
+     "before the first event, wait until the hub counts this many subscribers"},
+    {"wait-timeout", KIND_NUMBER, ROLE_PUB | ROLE_STATS, AT (wait_timeout_ms), NO_GIVEN, 1,
+     ONE_HOUR_MS, "milliseconds to wait for the hub and subscribers (then exit 69)"},
+    {"terminate", KIND_FLAG, ROLE_PUB, AT (terminate), NO_GIVEN, 0, 0,
+     "publish TERMINATE after the last event (--no-terminate: don't)"},
+    {"name", KIND_NAME, ROLE_SUB, AT (name), NO_GIVEN, 0, 0,
+     "subscriber's name in the story (default: from host name and pid)"},
+    {"max-messages", KIND_NUMBER, ROLE_SUB, AT (max_messages), NO_GIVEN, 0, UINT64_MAX,
+     "leave after this many messages (0: read until TERMINATE)"},
+    {"ready-delay", KIND_NUMBER, ROLE_SUB, AT (ready_delay_ms), NO_GIVEN, 0, ONE_HOUR_MS,
+     "milliseconds before reading; messages queue meanwhile"},
+    {"idle-timeout", KIND_NUMBER, ROLE_SUB, AT (idle_timeout_ms), NO_GIVEN, 1, UINT32_MAX,
+     "give up (exit 69) after this many milliseconds without a message"},
+    {"subscribers", KIND_NUMBER, ROLE_DEMO, AT (subscribers), NO_GIVEN, 1, 1000,
+     "number of subscribers"},
+    {"seed", KIND_NUMBER, ROLE_DEMO, AT (seed), AT (seed_given), 0, UINT64_MAX,
+     "seed for the random choices (default: from the clock, logged)"},
+    {"hwm", KIND_NUMBER, ROLE_HUB | ROLE_PUB | ROLE_SUB, AT (hwm), NO_GIVEN, 1, 100000000,
+     "queue limit in messages per connection and direction"},
+    {"exit-on-terminate", KIND_FLAG, ROLE_HUB, AT (exit_on_terminate), NO_GIVEN, 0, 0,
+     "exit once TERMINATE has passed and the subscribers have left"},
+    {"drain-timeout", KIND_NUMBER, ROLE_HUB, AT (drain_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
+     "with --exit-on-terminate: milliseconds to wait for subscribers to leave"},
+    {"expect", KIND_NUMBER, ROLE_STATS, AT (expect), AT (expect_given), 0, 1000000,
+     "with --topic: wait until the count equals this (exit 69 at --wait-timeout)"},
+    {"verbose", KIND_FLAG, ALL_ROLES, AT (verbose), NO_GIVEN, 0, 0, "log debug lines"},
+};
+#define OPTION_COUNT (sizeof s_options / sizeof s_options[0])
+
+static const struct {
+    const char *name;
+    role_t role;
+    const char *purpose;
+} s_roles[] = {
+    {"hub", ROLE_HUB, "forward events from publishers to subscribers, counting subscribers"},
+    {"pub", ROLE_PUB, "publish events, saying how many subscribers each one has"},
+    {"sub", ROLE_SUB, "subscribe, read events and tell the story"},
+    {"demo", ROLE_DEMO, "run hub, subscribers and publisher as child processes"},
+    {"stats", ROLE_STATS, "print the hub's counters as JSON, or one topic's count"},
+};
+#define ROLE_COUNT (sizeof s_roles / sizeof s_roles[0])
+
+const char *
+config_role_name (role_t role)
+{
+    for (size_t index = 0; index < ROLE_COUNT; index++)
+        if (s_roles[index].role == role)
+            return s_roles[index].name;
+    return "herald";
+}
+
+//  Each role's defaults; the hub binds, clients connect.
+static void
+s_set_defaults (config_t *cfg, role_t role)
+{
+    memset (cfg, 0, sizeof *cfg);
+    cfg->role = role;
+    bool binds = role == ROLE_HUB || role == ROLE_DEMO;
+    strcpy (cfg->frontend, binds ? HERALD_FRONTEND_BIND : HERALD_FRONTEND_CONNECT);
+    strcpy (cfg->backend, binds ? HERALD_BACKEND_BIND : HERALD_BACKEND_CONNECT);
+    strcpy (cfg->control, binds ? HERALD_CONTROL_BIND : HERALD_CONTROL_CONNECT);
+    strcpy (cfg->topic, role == ROLE_STATS ? "" : "event");
+    cfg->events = role == ROLE_DEMO ? HERALD_DEMO_EVENTS : 9;
+    cfg->interval_ms = role == ROLE_DEMO ? HERALD_DEMO_INTERVAL_MS : HERALD_INTERVAL_DEFAULT_MS;
+    cfg->wait_timeout_ms = HERALD_WAIT_TIMEOUT_DEFAULT_MS;
+    cfg->idle_timeout_ms = HERALD_IDLE_TIMEOUT_DEFAULT_MS;
+    cfg->subscribers = HERALD_DEMO_SUBSCRIBERS;
+    cfg->hwm = HERALD_HWM_DEFAULT;
+    cfg->drain_timeout_ms = HERALD_DRAIN_TIMEOUT_DEFAULT_MS;
+    cfg->terminate = true;
+}
+
+//  "wait-subscribers" -> "HERALD_WAIT_SUBSCRIBERS".
+static void
+s_env_name (const char *option, char *out, size_t size)
+{
+    size_t length = (size_t) snprintf (out, size, "HERALD_%s", option);
+    for (size_t index = 0; index < length && index < size; index++)
+        out[index] = out[index] == '-' ? '_' : (char) toupper ((unsigned char) out[index]);
+}
+
+static bool
+s_is_printable (const char *text)
+{
+    for (; *text; text++)
+        if (!isprint ((unsigned char) *text))
+            return false;
+    return true;
+}
+
+//  An endpoint is transport://address with a transport herald can use.
+static bool
+s_is_endpoint (const char *text)
+{
+    static const char *const transports[] = {"tcp://", "ipc://", "inproc://"};
+    for (size_t index = 0; index < sizeof transports / sizeof transports[0]; index++) {
+        size_t length = strlen (transports[index]);
+        if (strncmp (text, transports[index], length) == 0)
+            return text[length] != 0 && s_is_printable (text) && !strchr (text, ' ');
+    }
+    return false;
+}
+
+static bool
+s_parse_flag (const char *text, bool *value)
+{
+    static const char *const yes[] = {"1", "yes", "true", "on"};
+    static const char *const no[] = {"0", "no", "false", "off"};
+    for (size_t index = 0; index < 4; index++) {
+        if (strcmp (text, yes[index]) == 0)
+            return *value = true, true;
+        if (strcmp (text, no[index]) == 0)
+            return *value = false, true;
+    }
+    return false;
+}
+
+//  Store one option's value; on failure write why into error. source names
+//  where the value came from ("--events" or "HERALD_EVENTS").
+static int
+s_set (config_t *cfg, const option_t *option, const char *value, const char *source,
+       char *error, size_t error_size)
+{
+    char *field = (char *) cfg + option->offset;
+    if (option->kind == KIND_FLAG) {
+        if (!s_parse_flag (value, (bool *) field)) {
+            snprintf (error, error_size, "%s: '%s' is not yes or no", source, value);
+            return -1;
+        }
+        return 0;
+    }
+    if (option->kind == KIND_NUMBER) {
+        if (wire_parse_u64 (value, strlen (value), option->min, option->max,
+                            (uint64_t *) field)) {
+            snprintf (error, error_size, "%s: '%s' is not a whole number from %llu to %llu",
+                      source, value, (unsigned long long) option->min,
+                      (unsigned long long) option->max);
+            return -1;
+        }
+        if (option->given != NO_GIVEN)
+            *((bool *) ((char *) cfg + option->given)) = true;
+        return 0;
+    }
+    if (strlen (value) >= CONFIG_TEXT_MAX) {
+        snprintf (error, error_size, "%s: longer than %d characters", source,
+                  CONFIG_TEXT_MAX - 1);
+        return -1;
+    }
+    const char *problem = NULL;
+    if (option->kind == KIND_ENDPOINT && !s_is_endpoint (value))
+        problem = "is not an endpoint like tcp://host:port or ipc:///path";
+    else if (option->kind == KIND_TOPIC && wire_topic_is_reserved (value, strlen (value)))
+        problem = "starts with " HERALD_RESERVED_PREFIX ", which is reserved";
+    else if (option->kind == KIND_TOPIC && !s_is_printable (value))
+        problem = "has unprintable characters";
+    else if (option->kind == KIND_NAME && (!*value || !s_is_printable (value)))
+        problem = "must be printable and not empty";
+    if (problem) {
+        snprintf (error, error_size, "%s: '%.64s' %s", source, value, problem);
+        return -1;
+    }
+    strcpy (field, value);
+    return 0;
+}
+
+static const option_t *
+s_find (const char *name, size_t length, role_t role)
+{
+    for (size_t index = 0; index < OPTION_COUNT; index++)
+        if ((s_options[index].roles & role) && strlen (s_options[index].name) == length
+            && strncmp (s_options[index].name, name, length) == 0)
+            return &s_options[index];
+    return NULL;
+}
+
+//  Options from the environment: only those the role accepts are read, so
+//  one set of HERALD_* variables can serve every role.
+static int
+s_load_environment (config_t *cfg, char *error, size_t error_size)
+{
+    for (size_t index = 0; index < OPTION_COUNT; index++) {
+        const option_t *option = &s_options[index];
+        if (!(option->roles & cfg->role))
+            continue;
+        char variable[64];
+        s_env_name (option->name, variable, sizeof variable);
+        const char *value = getenv (variable);
+        if (value && s_set (cfg, option, value, variable, error, error_size))
+            return -1;
+    }
+    return 0;
+}
+
+//  Options from argv: --name VALUE, --name=VALUE; flags as --name, --no-name.
+static config_result_t
+s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
+{
+    const char *role = config_role_name (cfg->role);
+    for (int index = 2; index < argc; index++) {
+        const char *arg = argv[index];
+        if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
+            return CONFIG_HELP;
+        if (strcmp (arg, "--version") == 0)
+            return CONFIG_VERSION;
+        if (strncmp (arg, "--", 2) != 0) {
+            snprintf (error, error_size, "%s: unexpected argument '%.64s'", role, arg);
+            return CONFIG_BAD;
+        }
+        const char *name = arg + 2;
+        const char *equals = strchr (name, '=');
+        size_t length = equals ? (size_t) (equals - name) : strlen (name);
+        const option_t *option = s_find (name, length, cfg->role);
+        const char *value = equals ? equals + 1 : NULL;
+        if (!option && !equals && strncmp (name, "no-", 3) == 0) {
+            option = s_find (name + 3, length - 3, cfg->role);
+            if (option && option->kind == KIND_FLAG)
+                value = "no";
+            else
+                option = NULL;
+        }
+        if (!option) {
+            snprintf (error, error_size, "%s: unknown option '--%.*s' (see herald %s --help)",
+                      role, (int) (length > 64 ? 64 : length), name, role);
+            return CONFIG_BAD;
+        }
+        if (!value && option->kind == KIND_FLAG)
+            value = "yes";
+        if (!value) {
+            if (index + 1 >= argc) {
+                snprintf (error, error_size, "%s: --%s needs a value", role, option->name);
+                return CONFIG_BAD;
+            }
+            value = argv[++index];
+        }
+        char source[64];
+        snprintf (source, sizeof source, "--%s", option->name);
+        if (s_set (cfg, option, value, source, error, error_size))
+            return CONFIG_BAD;
+    }
+    return CONFIG_RUN;
+}
+
+config_result_t
+config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
+{
+    s_set_defaults (cfg, ROLE_NONE);
+    if (argc < 2) {
+        snprintf (error, error_size, "missing role: hub, pub, sub, demo or stats (see herald --help)");
+        return CONFIG_BAD;
+    }
+    if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
+        || strcmp (argv[1], "help") == 0)
+        return CONFIG_HELP;
+    if (strcmp (argv[1], "--version") == 0)
+        return CONFIG_VERSION;
+    role_t role = ROLE_NONE;
+    for (size_t index = 0; index < ROLE_COUNT; index++)
+        if (strcmp (argv[1], s_roles[index].name) == 0)
+            role = s_roles[index].role;
+    if (role == ROLE_NONE) {
+        snprintf (error, error_size, "unknown role '%.64s': use hub, pub, sub, demo or stats",
+                  argv[1]);
+        return CONFIG_BAD;
+    }
+    s_set_defaults (cfg, role);
+    //  A help or version request wins over bad values in the environment.
+    for (int index = 2; index < argc; index++) {
+        if (strcmp (argv[index], "--help") == 0 || strcmp (argv[index], "-h") == 0)
+            return CONFIG_HELP;
+        if (strcmp (argv[index], "--version") == 0)
+            return CONFIG_VERSION;
+    }
+    if (s_load_environment (cfg, error, error_size))
+        return CONFIG_BAD;
+    config_result_t result = s_load_arguments (cfg, argc, argv, error, error_size);
+    if (result != CONFIG_RUN)
+        return result;
+    if (role == ROLE_DEMO && cfg->events == 0) {
+        snprintf (error, error_size, "demo: --events must be at least 1");
+        return CONFIG_BAD;
+    }
+    if (role == ROLE_STATS && cfg->expect_given && !*cfg->topic) {
+        snprintf (error, error_size, "stats: --expect needs --topic");
+        return CONFIG_BAD;
+    }
+    return CONFIG_RUN;
+}
+
+void
+config_print_help (FILE *out, role_t role)
+{
+    if (role == ROLE_NONE) {
+        fprintf (out, "herald %s - a publish-subscribe hub on ZeroMQ\n\n"
+                      "usage: herald ROLE [OPTIONS]\n\nroles:\n",
+                 HERALD_VERSION);
+        for (size_t index = 0; index < ROLE_COUNT; index++)
+            fprintf (out, "  %-6s %s\n", s_roles[index].name, s_roles[index].purpose);
+        fprintf (out, "\n'herald ROLE --help' lists a role's options. Every option --some-name\n"
+                      "can also be set as HERALD_SOME_NAME; the command line wins.\n");
+        return;
+    }
+    fprintf (out, "usage: herald %s [OPTIONS]\n\noptions:\n", config_role_name (role));
+    config_t defaults;
+    s_set_defaults (&defaults, role);
+    for (size_t index = 0; index < OPTION_COUNT; index++) {
+        const option_t *option = &s_options[index];
+        if (!(option->roles & role))
+            continue;
+        const char *field = (const char *) &defaults + option->offset;
+        char variable[64], shown[CONFIG_TEXT_MAX + 32] = "";
+        s_env_name (option->name, variable, sizeof variable);
+        if (option->kind == KIND_NUMBER && option->given == NO_GIVEN)
+            snprintf (shown, sizeof shown, " (default %llu)",
+                      (unsigned long long) *(const uint64_t *) field);
+        else if (option->kind == KIND_FLAG)
+            snprintf (shown, sizeof shown, " (default %s)", *(const bool *) field ? "yes" : "no");
+        else if ((option->kind == KIND_ENDPOINT || option->kind == KIND_TOPIC) && *field)
+            snprintf (shown, sizeof shown, " (default %s)", field);
+        fprintf (out, "  --%-18s %s%s [%s]\n", option->name, option->help, shown, variable);
+    }
+    fprintf (out, "  --%-18s %s\n  --%-18s %s\n", "help", "show this help", "version",
+             "show the version");
+}
+
+int
+config_connect_endpoint (const char *bind_endpoint, char *out, size_t size)
+{
+    const char *star = strstr (bind_endpoint, "://*:");
+    int written = star ? snprintf (out, size, "%.*s://127.0.0.1:%s",
+                                   (int) (star - bind_endpoint), bind_endpoint, star + 5)
+                       : snprintf (out, size, "%s", bind_endpoint);
+    return written < 0 || (size_t) written >= size ? -1 : 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+static config_result_t
+s_load_args (config_t *cfg, char *error, const char *first, ...)
+{
+    char *argv[32] = {"herald"};
+    int argc = 1;
+    va_list args;
+    va_start (args, first);
+    for (const char *arg = first; arg && argc < 31; arg = va_arg (args, const char *))
+        argv[argc++] = (char *) arg;
+    va_end (args);
+    return config_load (cfg, argc, argv, error, 256);
+}
+
+void
+config_test (bool verbose)
+{
+    config_t cfg;
+    char error[256];
+
+    //  Defaults differ by role: the hub binds, clients connect.
+    assert (s_load_args (&cfg, error, "hub", NULL) == CONFIG_RUN);
+    assert (streq (cfg.frontend, HERALD_FRONTEND_BIND));
+    assert (cfg.hwm == HERALD_HWM_DEFAULT && !cfg.exit_on_terminate);
+    assert (s_load_args (&cfg, error, "pub", NULL) == CONFIG_RUN);
+    assert (streq (cfg.frontend, HERALD_FRONTEND_CONNECT) && cfg.events == 9 && cfg.terminate);
+
+    //  Both spellings of a value, flags and their negation.
+    assert (s_load_args (&cfg, error, "pub", "--events", "3", "--topic=news", "--no-terminate",
+                         NULL) == CONFIG_RUN);
+    assert (cfg.events == 3 && streq (cfg.topic, "news") && !cfg.terminate);
+
+    //  The environment is read, and the command line wins over it.
+    setenv ("HERALD_WAIT_SUBSCRIBERS", "4", 1);
+    setenv ("HERALD_EVENTS", "5", 1);
+    assert (s_load_args (&cfg, error, "pub", "--events", "6", NULL) == CONFIG_RUN);
+    assert (cfg.wait_subscribers == 4 && cfg.events == 6);
+    setenv ("HERALD_EVENTS", "five", 1);
+    assert (s_load_args (&cfg, error, "pub", NULL) == CONFIG_BAD);
+    assert (strstr (error, "HERALD_EVENTS") && strstr (error, "five"));
+    //  ... but only the variables of the role at hand.
+    assert (s_load_args (&cfg, error, "sub", NULL) == CONFIG_RUN);
+    unsetenv ("HERALD_EVENTS");
+    unsetenv ("HERALD_WAIT_SUBSCRIBERS");
+
+    //  Bad input gets one line that names the culprit.
+    assert (s_load_args (&cfg, error, "pub", "--events", "-1", NULL) == CONFIG_BAD);
+    assert (strstr (error, "--events"));
+    assert (s_load_args (&cfg, error, "pub", "--events", "99999999999999999999", NULL)
+            == CONFIG_BAD);
+    assert (s_load_args (&cfg, error, "sub", "--events", "3", NULL) == CONFIG_BAD);
+    assert (strstr (error, "unknown option '--events'"));
+    assert (s_load_args (&cfg, error, "sub", "--no-name", NULL) == CONFIG_BAD);
+    assert (s_load_args (&cfg, error, "pub", "--events", NULL) == CONFIG_BAD);
+    assert (strstr (error, "needs a value"));
+    assert (s_load_args (&cfg, error, "hub", "--frontend", "localhost:5559", NULL) == CONFIG_BAD);
+    assert (strstr (error, "--frontend"));
+    assert (s_load_args (&cfg, error, "pub", "--topic", "$herald/x", NULL) == CONFIG_BAD);
+    assert (s_load_args (&cfg, error, "sub", "--name", "", NULL) == CONFIG_BAD);
+    assert (s_load_args (&cfg, error, "hub", "stray", NULL) == CONFIG_BAD);
+    assert (s_load_args (&cfg, error, "bogus", NULL) == CONFIG_BAD);
+    assert (strstr (error, "bogus"));
+    assert (s_load_args (&cfg, error, "demo", "--events", "0", NULL) == CONFIG_BAD);
+    assert (s_load_args (&cfg, error, "stats", "--expect", "1", NULL) == CONFIG_BAD);
+    assert (s_load_args (&cfg, error, "hub", "--exit-on-terminate=maybe", NULL) == CONFIG_BAD);
+
+    //  Help and version win over anything else on the line.
+    assert (s_load_args (&cfg, error, "hub", "--bogus", "--help", NULL) == CONFIG_HELP);
+    assert (s_load_args (&cfg, error, "--version", NULL) == CONFIG_VERSION);
+    assert (s_load_args (&cfg, error, "demo", "--seed", "7", NULL) == CONFIG_RUN);
+    assert (cfg.seed_given && cfg.seed == 7);
+
+    char endpoint[64];
+    assert (config_connect_endpoint ("tcp://*:5559", endpoint, sizeof endpoint) == 0);
+    assert (streq (endpoint, "tcp://127.0.0.1:5559"));
+    assert (config_connect_endpoint ("ipc:///tmp/x", endpoint, sizeof endpoint) == 0);
+    assert (streq (endpoint, "ipc:///tmp/x"));
+    assert (config_connect_endpoint ("tcp://*:5559", endpoint, 8) == -1);
+    if (verbose)
+        config_print_help (stdout, ROLE_PUB);
+}

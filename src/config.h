@@ -1,0 +1,82 @@
+/*  config.h - one role's settings: defaults <- environment <- argv.
+
+    Every option --some-name can also be given as HERALD_SOME_NAME; the
+    command line wins. Values are validated once, here, so the roles can
+    trust what they are given. */
+
+#ifndef HERALD_CONFIG_H_INCLUDED
+#define HERALD_CONFIG_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_TEXT_MAX 256
+
+typedef enum {
+    ROLE_NONE = 0,
+    ROLE_HUB = 1 << 0,
+    ROLE_PUB = 1 << 1,
+    ROLE_SUB = 1 << 2,
+    ROLE_DEMO = 1 << 3,
+    ROLE_STATS = 1 << 4,
+} role_t;
+
+typedef struct {
+    role_t role;
+    char frontend[CONFIG_TEXT_MAX];     //  hub binds it, publishers connect
+    char backend[CONFIG_TEXT_MAX];      //  hub binds it, subscribers connect
+    char control[CONFIG_TEXT_MAX];      //  hub binds it, clients connect
+    char topic[CONFIG_TEXT_MAX];
+    char name[CONFIG_TEXT_MAX];
+    uint64_t events;
+    uint64_t interval_ms;
+    uint64_t wait_subscribers;
+    uint64_t wait_timeout_ms;
+    uint64_t max_messages;              //  0: read until TERMINATE
+    uint64_t ready_delay_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t subscribers;
+    uint64_t seed;
+    bool seed_given;
+    uint64_t hwm;
+    uint64_t drain_timeout_ms;
+    uint64_t expect;
+    bool expect_given;
+    bool terminate;                     //  publisher ends with TERMINATE
+    bool exit_on_terminate;             //  hub exits once TERMINATE has passed
+    bool verbose;
+} config_t;
+
+typedef enum {
+    CONFIG_RUN,         //  settings valid: run the role
+    CONFIG_HELP,        //  --help was asked for
+    CONFIG_VERSION,     //  --version was asked for
+    CONFIG_BAD          //  error holds a one-line reason
+} config_result_t;
+
+//  Fill cfg from argv (argv[1] is the role) and the environment. On
+//  CONFIG_BAD, error holds one line naming the option or variable at fault.
+config_result_t
+    config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size);
+
+//  Print usage for a role (ROLE_NONE: the overview) to out.
+void
+    config_print_help (FILE *out, role_t role);
+
+//  The role's command name ("hub", "pub", ...).
+const char *
+    config_role_name (role_t role);
+
+//  Turn a bind endpoint into the endpoint a local client connects to
+//  ("tcp://*:5559" becomes "tcp://127.0.0.1:5559"). Returns 0, or -1 if out
+//  is too small.
+int
+    config_connect_endpoint (const char *bind_endpoint, char *out, size_t size);
+
+//  Self test.
+void
+    config_test (bool verbose);
+
+#endif

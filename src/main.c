@@ -1,0 +1,82 @@
+/*  main.c - herald's only main(): parse the role and its options, set up
+    streams and signals, dispatch to the role, return its exit code. */
+
+#include "config.h"
+#include "herald.h"
+#include "log.h"
+#include "roles.h"
+
+#include <czmq.h>
+#include <stdio.h>
+
+volatile sig_atomic_t herald_signal = 0;
+
+static void
+s_on_signal (int signal_number)
+{
+    herald_signal = signal_number;
+}
+
+void
+herald_catch_signals (void)
+{
+    struct sigaction action = {.sa_handler = s_on_signal};  //  no SA_RESTART
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+    signal (SIGPIPE, SIG_IGN);
+}
+
+int
+herald_signal_exit_code (void)
+{
+    return herald_signal == SIGINT ? HERALD_EXIT_SIGINT : HERALD_EXIT_SIGTERM;
+}
+
+int
+main (int argc, char *argv[])
+{
+    config_t cfg;
+    char error[256];
+    config_result_t result = config_load (&cfg, argc, argv, error, sizeof error);
+    if (result == CONFIG_HELP) {
+        config_print_help (stdout, cfg.role);
+        return HERALD_EXIT_OK;
+    }
+    if (result == CONFIG_VERSION) {
+        printf ("herald %s (libzmq %d.%d.%d)\n", HERALD_VERSION, ZMQ_VERSION_MAJOR,
+                ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH);
+        return HERALD_EXIT_OK;
+    }
+    if (result == CONFIG_BAD) {
+        fprintf (stderr, "herald: %s\n", error);
+        return HERALD_EXIT_USAGE;
+    }
+    //  The story goes to stdout a line at a time, so that the lines of
+    //  several processes sharing it interleave in the order they happen.
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    log_init (config_role_name (cfg.role), cfg.verbose);
+    herald_catch_signals ();
+
+    if (cfg.role == ROLE_DEMO)
+        return demo_main (&cfg, argv[0]);   //  forks: must not touch czmq
+
+    //  czmq would install its own SIGINT/SIGTERM handlers; ours decide.
+    zsys_handler_set (NULL);
+    int rc;
+    switch (cfg.role) {
+    case ROLE_HUB:
+        rc = hub_main (&cfg);
+        break;
+    case ROLE_PUB:
+        rc = publisher_main (&cfg);
+        break;
+    case ROLE_SUB:
+        rc = subscriber_main (&cfg);
+        break;
+    default:
+        rc = stats_main (&cfg);
+        break;
+    }
+    return rc;
+}

@@ -1,0 +1,47 @@
+/*  selftest.c - runs the modules' self tests, czmq style.
+
+    usage: herald_selftest [-v] [MODULE ...]   (no module: all of them) */
+
+#include "config.h"
+#include "herald.h"
+#include "subtable.h"
+#include "wire.h"
+
+#include <stdio.h>
+
+volatile sig_atomic_t herald_signal = 0;
+
+static const struct {
+    const char *name;
+    void (*test) (bool verbose);
+} s_tests[] = {
+    {"wire", wire_test},
+    {"subtable", subtable_test},
+    {"config", config_test},
+};
+
+int
+main (int argc, char *argv[])
+{
+    bool verbose = argc > 1 && streq (argv[1], "-v");
+    int first = verbose ? 2 : 1;
+    size_t total = sizeof s_tests / sizeof s_tests[0];
+    int ran = 0;
+    for (size_t index = 0; index < total; index++) {
+        bool wanted = first >= argc;
+        for (int arg = first; arg < argc; arg++)
+            wanted |= streq (argv[arg], s_tests[index].name);
+        if (!wanted)
+            continue;
+        printf (" * %s: ", s_tests[index].name);
+        fflush (stdout);
+        s_tests[index].test (verbose);
+        printf ("OK\n");
+        ran++;
+    }
+    if (ran != argc - first && first < argc) {
+        fprintf (stderr, "herald_selftest: unknown module\n");
+        return HERALD_EXIT_USAGE;
+    }
+    return ran ? 0 : HERALD_EXIT_USAGE;
+}

@@ -1,0 +1,201 @@
+/*  subscriber.c - role: a subscriber.
+
+    Connects a SUB socket to the hub's backend, subscribes to its topic and
+    to TERMINATE, waits its ready delay (events queue meanwhile), then tells
+    the story of each message it reads. It follows each publisher's sequence
+    numbers and reports any gap. It leaves after max-messages, on TERMINATE,
+    on a signal, or when nothing arrives for its idle timeout. */
+
+#include "herald.h"
+#include "log.h"
+#include "roles.h"
+#include "sock.h"
+#include "wire.h"
+
+#include <czmq.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+
+//  Publishers whose sequence numbers are followed at once; a further one
+//  takes the place of the least recently seen.
+#define STREAMS_MAX 64
+
+typedef struct {
+    uint64_t publisher;
+    uint64_t last;              //  last sequence number seen
+    int64_t seen;               //  when, for replacing the oldest
+} stream_t;
+
+typedef struct {
+    const config_t *cfg;
+    char name[CONFIG_TEXT_MAX];
+    zsock_t *sub;
+    stream_t streams[STREAMS_MAX];
+    size_t stream_count;
+    uint64_t received;          //  messages read, TERMINATE included
+    uint64_t lost;              //  sequence numbers skipped
+} subscriber_t;
+
+//  Follow the publisher's sequence: warn about any gap.
+static void
+s_follow (subscriber_t *self, const wire_event_t *event)
+{
+    stream_t *stream = NULL, *oldest = &self->streams[0];
+    for (size_t index = 0; index < self->stream_count; index++) {
+        if (self->streams[index].publisher == event->publisher)
+            stream = &self->streams[index];
+        if (self->streams[index].seen < oldest->seen)
+            oldest = &self->streams[index];
+    }
+    if (!stream) {
+        //  The first event seen from a publisher opens its stream: a
+        //  subscriber that joins late has missed nothing it was counted for.
+        stream = self->stream_count < STREAMS_MAX ? &self->streams[self->stream_count++]
+                                                  : oldest;
+        *stream = (stream_t){event->publisher, event->sequence, 0};
+    }
+    else if (event->sequence > stream->last + 1) {
+        uint64_t missed = event->sequence - stream->last - 1;
+        self->lost += missed;
+        log_warn ("%s lost %" PRIu64 " events from publisher %016" PRIx64
+                  " (sequence %" PRIu64 "..%" PRIu64 ")",
+                  self->name, missed, event->publisher, stream->last + 1, event->sequence - 1);
+    }
+    else if (event->sequence <= stream->last)
+        log_warn ("%s got sequence %" PRIu64 " after %" PRIu64 " from publisher %016" PRIx64,
+                  self->name, event->sequence, stream->last, event->publisher);
+    stream->last = event->sequence;
+    stream->seen = zclock_mono ();
+}
+
+//  Print "<name> got message: <payload>", unprintable bytes shown as '.'.
+static void
+s_tell (subscriber_t *self, const wire_event_t *event)
+{
+    char text[256];
+    size_t size = event->payload_size < sizeof text - 1 ? event->payload_size
+                                                        : sizeof text - 1;
+    for (size_t index = 0; index < size; index++)
+        text[index] = isprint (event->payload[index]) ? (char) event->payload[index] : '.';
+    text[size] = 0;
+    printf ("%s got message: %s\n", self->name, text);
+}
+
+//  Read one message. Returns 1 if the subscriber should leave, 0 if not,
+//  -1 on error.
+static int
+s_read (subscriber_t *self)
+{
+    zmq_msg_t topic, body;
+    zmq_msg_init (&topic);
+    zmq_msg_init (&body);
+    void *handle = zsock_resolve (self->sub);
+    int rc = 0;
+    if (zmq_msg_recv (&topic, handle, 0) == -1)
+        rc = -1;
+    else if (zmq_msg_more (&topic) && zmq_msg_recv (&body, handle, 0) == -1)
+        rc = -1;
+    while (rc == 0 && zmq_msg_more (&body))     //  frames we do not know
+        zmq_msg_recv (&body, handle, 0);
+    if (rc) {
+        if (zmq_errno () != EINTR)
+            log_error ("receive failed: %s", zmq_strerror (zmq_errno ()));
+        goto done;
+    }
+    const char *topic_data = zmq_msg_data (&topic);
+    size_t topic_size = zmq_msg_size (&topic);
+    bool terminate = topic_size == strlen (HERALD_TERMINATE)
+                     && memcmp (topic_data, HERALD_TERMINATE, topic_size) == 0;
+    size_t prefix = strlen (self->cfg->topic);
+    if (!terminate && (topic_size < prefix || memcmp (topic_data, self->cfg->topic, prefix))) {
+        //  Only matched the TERMINATE subscription as a prefix (TERMINATED...)
+        log_debug ("ignored a message on '%.*s'", (int) topic_size, topic_data);
+        goto done;
+    }
+    wire_event_t event;
+    if (wire_event_decode (zmq_msg_data (&body), zmq_msg_size (&body), &event)) {
+        log_warn ("%s ignored a message on '%.*s' that is not a herald event", self->name,
+                  (int) topic_size, topic_data);
+        goto done;
+    }
+    s_follow (self, &event);
+    s_tell (self, &event);
+    self->received++;
+    bool enough = self->cfg->max_messages && self->received >= self->cfg->max_messages;
+    if (enough)
+        printf ("%s has enough reading!\n", self->name);
+    rc = enough || terminate;
+done:
+    zmq_msg_close (&topic);
+    zmq_msg_close (&body);
+    return rc;
+}
+
+static int
+s_run (subscriber_t *self)
+{
+    const config_t *cfg = self->cfg;
+    //  Subscribed and connected already: events queue while we wait.
+    int64_t ready_at = zclock_mono () + (int64_t) cfg->ready_delay_ms;
+    while (!herald_signal && zclock_mono () < ready_at)
+        poll (NULL, 0, (int) (ready_at - zclock_mono ()));
+    if (herald_signal)
+        return herald_signal_exit_code ();
+    printf ("%s is ready now to read\n", self->name);
+
+    zmq_pollitem_t item = {zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0};
+    while (!herald_signal) {
+        int rc = zmq_poll (&item, 1, (long) cfg->idle_timeout_ms);
+        if (rc == -1 && zmq_errno () == EINTR)
+            continue;
+        if (rc == -1) {
+            log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
+            return HERALD_EXIT_SOFTWARE;
+        }
+        if (rc == 0) {
+            log_error ("%s heard nothing for %" PRIu64 " ms from the hub at %s; giving up",
+                       self->name, cfg->idle_timeout_ms, cfg->backend);
+            return HERALD_EXIT_UNAVAILABLE;
+        }
+        rc = s_read (self);
+        if (rc == 1) {
+            printf ("%s is terminating!\n", self->name);
+            return HERALD_EXIT_OK;
+        }
+        if (rc == -1 && !herald_signal)
+            return HERALD_EXIT_SOFTWARE;
+    }
+    return herald_signal_exit_code ();
+}
+
+int
+subscriber_main (const config_t *cfg)
+{
+    subscriber_t *self = calloc (1, sizeof (subscriber_t));
+    if (!self) {
+        log_error ("out of memory");
+        return HERALD_EXIT_OSERR;
+    }
+    self->cfg = cfg;
+    if (*cfg->name)
+        snprintf (self->name, sizeof self->name, "%s", cfg->name);
+    else {
+        char host[64] = "localhost";
+        gethostname (host, sizeof host - 1);
+        snprintf (self->name, sizeof self->name, "sub-%s-%d", host, (int) getpid ());
+    }
+    int rc = HERALD_EXIT_UNAVAILABLE;
+    self->sub = sock_new (ZMQ_SUB, cfg->backend, false, cfg->hwm, "subscriber");
+    if (self->sub) {
+        zsock_set_subscribe (self->sub, cfg->topic);
+        zsock_set_subscribe (self->sub, HERALD_TERMINATE);
+        rc = s_run (self);
+        log_line (self->lost ? 'W' : 'D', "%s read %" PRIu64 " messages, lost %" PRIu64,
+                  self->name, self->received, self->lost);
+    }
+    zsock_destroy (&self->sub);
+    free (self);
+    return rc;
+}

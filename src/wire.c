@@ -1,0 +1,254 @@
+/*  wire.c - herald's messages: build, parse, validate; see wire.h. */
+
+#include "wire.h"
+#include "herald.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+s_put_u64 (uint8_t *out, uint64_t value)
+{
+    for (int index = 7; index >= 0; index--, value >>= 8)
+        out[index] = (uint8_t) value;
+}
+
+static uint64_t
+s_get_u64 (const uint8_t *in)
+{
+    uint64_t value = 0;
+    for (int index = 0; index < 8; index++)
+        value = value << 8 | in[index];
+    return value;
+}
+
+size_t
+wire_event_encode (uint8_t *buffer, size_t size, uint64_t publisher, uint64_t sequence,
+                   const void *payload, size_t payload_size)
+{
+    if (size < WIRE_HEADER_SIZE || size - WIRE_HEADER_SIZE < payload_size)
+        return 0;
+    buffer[0] = WIRE_MAGIC;
+    buffer[1] = WIRE_VERSION;
+    s_put_u64 (buffer + 2, publisher);
+    s_put_u64 (buffer + 10, sequence);
+    if (payload_size)
+        memcpy (buffer + WIRE_HEADER_SIZE, payload, payload_size);
+    return WIRE_HEADER_SIZE + payload_size;
+}
+
+int
+wire_event_decode (const void *body, size_t size, wire_event_t *event)
+{
+    const uint8_t *bytes = body;
+    if (size < WIRE_HEADER_SIZE || bytes[0] != WIRE_MAGIC || bytes[1] != WIRE_VERSION)
+        return -1;
+    event->publisher = s_get_u64 (bytes + 2);
+    event->sequence = s_get_u64 (bytes + 10);
+    event->payload = bytes + WIRE_HEADER_SIZE;
+    event->payload_size = size - WIRE_HEADER_SIZE;
+    return 0;
+}
+
+bool
+wire_topic_is_reserved (const void *topic, size_t size)
+{
+    size_t length = strlen (HERALD_RESERVED_PREFIX);
+    return size >= length && memcmp (topic, HERALD_RESERVED_PREFIX, length) == 0;
+}
+
+int
+wire_parse_u64 (const void *text, size_t size, uint64_t min, uint64_t max, uint64_t *value)
+{
+    const uint8_t *digits = text;
+    if (size == 0 || size > 20)
+        return -1;
+    uint64_t result = 0;
+    for (size_t index = 0; index < size; index++) {
+        if (digits[index] < '0' || digits[index] > '9')
+            return -1;
+        unsigned digit = digits[index] - '0';
+        if (result > (UINT64_MAX - digit) / 10)
+            return -1;
+        result = result * 10 + digit;
+    }
+    if (result < min || result > max)
+        return -1;
+    *value = result;
+    return 0;
+}
+
+static bool
+s_frame_is (const uint8_t *data, size_t size, const char *word)
+{
+    return size == strlen (word) && memcmp (data, word, size) == 0;
+}
+
+int
+wire_request_parse (size_t frames, const uint8_t *const data[], const size_t sizes[],
+                    wire_request_t *request, char *error, size_t error_size)
+{
+    static const struct {
+        const char *verb;
+        wire_verb_t code;
+        size_t arguments;
+        const char *usage;
+    } verbs[] = {
+        {"PING", WIRE_PING, 0, "PING"},
+        {"COUNT", WIRE_COUNT, 1, "COUNT <topic>"},
+        {"WAIT", WIRE_WAIT, 4, "WAIT <topic> <min> <max> <timeout-ms>"},
+        {"PROBE", WIRE_PROBE, 2, "PROBE <nonce> <timeout-ms>"},
+        {"STATS", WIRE_STATS, 0, "STATS"},
+    };
+    memset (request, 0, sizeof *request);
+    if (frames == 0) {
+        snprintf (error, error_size, "empty request");
+        return -1;
+    }
+    size_t match = sizeof verbs / sizeof verbs[0];
+    for (size_t index = 0; index < sizeof verbs / sizeof verbs[0]; index++)
+        if (s_frame_is (data[0], sizes[0], verbs[index].verb))
+            match = index;
+    if (match == sizeof verbs / sizeof verbs[0]) {
+        snprintf (error, error_size, "unknown request; use PING, COUNT, WAIT, PROBE or STATS");
+        return -1;
+    }
+    request->verb = verbs[match].code;
+    if (frames - 1 != verbs[match].arguments) {
+        snprintf (error, error_size, "usage: %s", verbs[match].usage);
+        return -1;
+    }
+    for (size_t index = 1; index < frames; index++)
+        if (sizes[index] > WIRE_ARG_MAX) {
+            snprintf (error, error_size, "argument %zu longer than %d bytes", index, WIRE_ARG_MAX);
+            return -1;
+        }
+    const uint64_t day_ms = 86400000;
+    switch (request->verb) {
+    case WIRE_COUNT:
+    case WIRE_WAIT:
+        request->topic = data[1];
+        request->topic_size = sizes[1];
+        if (request->verb == WIRE_WAIT
+            && (wire_parse_u64 (data[2], sizes[2], 0, UINT64_MAX, &request->min)
+                || wire_parse_u64 (data[3], sizes[3], request->min, UINT64_MAX, &request->max)
+                || wire_parse_u64 (data[4], sizes[4], 0, day_ms, &request->timeout_ms))) {
+            snprintf (error, error_size, "usage: %s (min <= max, timeout <= 1 day)",
+                      verbs[match].usage);
+            return -1;
+        }
+        break;
+    case WIRE_PROBE:
+        request->nonce = data[1];
+        request->nonce_size = sizes[1];
+        if (sizes[1] == 0 || wire_parse_u64 (data[2], sizes[2], 0, day_ms, &request->timeout_ms)) {
+            snprintf (error, error_size, "usage: %s (timeout <= 1 day)", verbs[match].usage);
+            return -1;
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+void
+wire_json_string (FILE *out, const void *data, size_t size)
+{
+    const uint8_t *bytes = data;
+    fputc ('"', out);
+    for (size_t index = 0; index < size; index++) {
+        uint8_t byte = bytes[index];
+        if (byte == '"' || byte == '\\')
+            fprintf (out, "\\%c", byte);
+        else if (byte < 0x20 || byte >= 0x7f)
+            fprintf (out, "\\u%04x", byte);
+        else
+            fputc (byte, out);
+    }
+    fputc ('"', out);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+static int
+s_parse (wire_request_t *request, const char *first, ...)
+{
+    const uint8_t *data[8];
+    size_t sizes[8], frames = 0;
+    va_list args;
+    va_start (args, first);
+    for (const char *frame = first; frame && frames < 8; frame = va_arg (args, const char *)) {
+        data[frames] = (const uint8_t *) frame;
+        sizes[frames++] = strlen (frame);
+    }
+    va_end (args);
+    char error[128];
+    return wire_request_parse (frames, data, sizes, request, error, sizeof error);
+}
+
+void
+wire_test (bool verbose)
+{
+    (void) verbose;
+    //  An event survives the round trip, and its header is big-endian.
+    uint8_t body[64];
+    size_t size = wire_event_encode (body, sizeof body, 0x0102030405060708ULL, 42, "hello", 5);
+    assert (size == WIRE_HEADER_SIZE + 5);
+    assert (body[0] == 'H' && body[1] == 1 && body[2] == 1 && body[9] == 8 && body[17] == 42);
+    wire_event_t event;
+    assert (wire_event_decode (body, size, &event) == 0);
+    assert (event.publisher == 0x0102030405060708ULL && event.sequence == 42);
+    assert (event.payload_size == 5 && memcmp (event.payload, "hello", 5) == 0);
+    assert (wire_event_encode (body, 20, 1, 1, "hello", 5) == 0);
+    assert (wire_event_encode (body, WIRE_HEADER_SIZE, 1, 1, "", 0) == WIRE_HEADER_SIZE);
+
+    //  Anything else is refused.
+    assert (wire_event_decode (body, WIRE_HEADER_SIZE - 1, &event) == -1);
+    assert (wire_event_decode ("THIS IS EVENT-1 and more", 24, &event) == -1);
+    body[1] = 2;
+    assert (wire_event_decode (body, size, &event) == -1);
+
+    assert (wire_topic_is_reserved ("$herald/probe", 13));
+    assert (wire_topic_is_reserved ("$herald", 7));
+    assert (!wire_topic_is_reserved ("$heral", 6));
+    assert (!wire_topic_is_reserved ("event", 5));
+
+    uint64_t value;
+    assert (wire_parse_u64 ("18446744073709551615", 20, 0, UINT64_MAX, &value) == 0);
+    assert (value == UINT64_MAX);
+    assert (wire_parse_u64 ("18446744073709551616", 20, 0, UINT64_MAX, &value) == -1);
+    assert (wire_parse_u64 ("12", 2, 0, 11, &value) == -1);
+    assert (wire_parse_u64 ("12", 2, 13, 20, &value) == -1);
+    assert (wire_parse_u64 ("1 ", 2, 0, 10, &value) == -1);
+    assert (wire_parse_u64 ("-1", 2, 0, 10, &value) == -1);
+    assert (wire_parse_u64 ("", 0, 0, 10, &value) == -1);
+
+    wire_request_t request;
+    assert (s_parse (&request, "PING", NULL) == 0 && request.verb == WIRE_PING);
+    assert (s_parse (&request, "COUNT", "event", NULL) == 0 && request.verb == WIRE_COUNT);
+    assert (request.topic_size == 5 && memcmp (request.topic, "event", 5) == 0);
+    assert (s_parse (&request, "COUNT", "", NULL) == 0 && request.topic_size == 0);
+    assert (s_parse (&request, "WAIT", "event", "3", "5", "1000", NULL) == 0);
+    assert (request.min == 3 && request.max == 5 && request.timeout_ms == 1000);
+    assert (s_parse (&request, "WAIT", "event", "5", "3", "1000", NULL) == -1);
+    assert (s_parse (&request, "PROBE", "abc", "100", NULL) == 0 && request.nonce_size == 3);
+    assert (s_parse (&request, "PROBE", "", "100", NULL) == -1);
+    assert (s_parse (&request, "STATS", NULL) == 0 && request.verb == WIRE_STATS);
+    assert (s_parse (&request, "STATS", "extra", NULL) == -1);
+    assert (s_parse (&request, "COUNT", NULL) == -1);
+    assert (s_parse (&request, "count", "event", NULL) == -1);
+    assert (s_parse (&request, "", NULL) == -1);
+    assert (s_parse (&request, NULL) == -1);
+
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream (&text, &length);
+    wire_json_string (out, "a\"b\\c\n\x01\xff", 8);
+    fclose (out);
+    assert (streq (text, "\"a\\\"b\\\\c\\u000a\\u0001\\u00ff\""));
+    free (text);
+}

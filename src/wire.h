@@ -1,0 +1,98 @@
+/*  wire.h - herald's messages: build, parse, validate. Input is data.
+
+    An event travels publisher -> hub -> subscriber as two frames:
+
+      frame 0  topic   subscribers filter on its prefix; "TERMINATE" ends
+                       the run; topics starting "$herald" are the hub's own
+      frame 1  body    offset size  field
+                       0      1     magic 0x48 ('H')
+                       1      1     version, 1
+                       2      8     publisher id, unsigned, big-endian:
+                                    random, one per publisher run
+                       10     8     sequence number, unsigned, big-endian:
+                                    1, 2, 3, ... per publisher id
+                       18     rest  payload ("THIS IS EVENT-k" in the demo)
+
+    Header and payload share one frame because every frame costs a slot in
+    each queue on the path.
+
+    The control endpoint speaks request-reply, one string per frame:
+
+      PING                              -> OK <version>
+      COUNT <topic>                     -> OK <subscribers>
+      WAIT <topic> <min> <max> <ms>     -> OK <n> once min <= n <= max,
+                                           or TIMEOUT <n> after ms
+      PROBE <nonce> <ms>                -> OK once a probe carrying nonce has
+                                           reached the hub, or TIMEOUT
+      STATS                             -> OK <json>
+      anything else                     -> ERROR <reason> */
+
+#ifndef HERALD_WIRE_H_INCLUDED
+#define HERALD_WIRE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define WIRE_MAGIC       0x48
+#define WIRE_VERSION     1
+#define WIRE_HEADER_SIZE 18
+//  Longest topic or nonce a control request may name.
+#define WIRE_ARG_MAX 255
+
+typedef struct {
+    uint64_t publisher;
+    uint64_t sequence;
+    const uint8_t *payload;     //  points into the decoded body
+    size_t payload_size;
+} wire_event_t;
+
+typedef enum { WIRE_PING, WIRE_COUNT, WIRE_WAIT, WIRE_PROBE, WIRE_STATS } wire_verb_t;
+
+typedef struct {
+    wire_verb_t verb;
+    const uint8_t *topic;       //  COUNT, WAIT: points into the request
+    size_t topic_size;
+    uint64_t min, max;          //  WAIT
+    uint64_t timeout_ms;        //  WAIT, PROBE
+    const uint8_t *nonce;       //  PROBE: points into the request
+    size_t nonce_size;
+} wire_request_t;
+
+//  Write an event body into buffer. Returns its size, or 0 if buffer is
+//  too small.
+size_t
+    wire_event_encode (uint8_t *buffer, size_t size, uint64_t publisher, uint64_t sequence,
+                       const void *payload, size_t payload_size);
+
+//  Parse an event body. Returns 0, or -1 if it is not a herald event.
+int
+    wire_event_decode (const void *body, size_t size, wire_event_t *event);
+
+//  True if the topic is one of the hub's own ($herald...).
+bool
+    wire_topic_is_reserved (const void *topic, size_t size);
+
+//  Parse size bytes of decimal digits (no sign, no spaces) into value,
+//  within min..max. Returns 0, or -1 on anything else.
+int
+    wire_parse_u64 (const void *text, size_t size, uint64_t min, uint64_t max,
+                    uint64_t *value);
+
+//  Parse a control request given as frames. Returns 0, or -1 with a
+//  one-line reason in error.
+int
+    wire_request_parse (size_t frames, const uint8_t *const data[], const size_t sizes[],
+                        wire_request_t *request, char *error, size_t error_size);
+
+//  Write bytes as a JSON string literal, escaping what JSON requires and
+//  any byte that is not printable ASCII.
+void
+    wire_json_string (FILE *out, const void *data, size_t size);
+
+//  Self test.
+void
+    wire_test (bool verbose);
+
+#endif
