@@ -1,0 +1,158 @@
+# lib.sh - prelude sourced by every shell test.
+#
+# Gives each test: strict mode, a temp dir, endpoints on its own ports
+# (PORT_BASE, set by ctest, so that tests run in parallel), helpers that
+# start processes and remember them, waits that end on an event or fail at
+# a deadline, and a cleanup that stops every process the test started and
+# fails the test if one had to be stopped.
+
+set -eu
+
+HERALD=${HERALD:?set HERALD to the herald binary}
+HERALD_CTL=${HERALD_CTL:-}
+PORT_BASE=${PORT_BASE:?set PORT_BASE to the first of 3 free ports}
+TEST=$(basename "$0" .sh)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/herald-$TEST.XXXXXX")
+
+FRONTEND_BIND="tcp://*:$PORT_BASE"
+BACKEND_BIND="tcp://*:$((PORT_BASE + 1))"
+CONTROL_BIND="tcp://*:$((PORT_BASE + 2))"
+FRONTEND="tcp://127.0.0.1:$PORT_BASE"
+BACKEND="tcp://127.0.0.1:$((PORT_BASE + 1))"
+CONTROL="tcp://127.0.0.1:$((PORT_BASE + 2))"
+
+# Nothing from the caller's environment may change what a test runs.
+for variable in $(env | sed -n 's/^\(HERALD_[A-Z_]*\)=.*/\1/p'); do
+    case $variable in HERALD_CTL) ;; *) unset "$variable" ;; esac
+done
+
+STARTED=""      # names of processes started, in order
+
+fail() {
+    echo "FAIL ($TEST): $*" >&2
+    exit 1
+}
+
+note() {
+    echo "--- $*" >&2
+}
+
+# start NAME COMMAND...: run COMMAND in the background, stdout and stderr
+# into $TMP/NAME.out and $TMP/NAME.err; remember its pid.
+start() {
+    name=$1
+    shift
+    rm -f "$TMP/$name.done" "$TMP/$name.hung"
+    "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    echo $! >"$TMP/$name.pid"
+    case " $STARTED " in
+    *" $name "*) ;;
+    *) STARTED="$STARTED $name" ;;
+    esac
+}
+
+pid_of() {
+    cat "$TMP/$1.pid"
+}
+
+# finish NAME EXPECTED [SECONDS]: wait for NAME to exit and check its exit
+# code. A watchdog kills it if it is still running after SECONDS (default
+# 30): that is a failure, never a way to wait.
+finish() {
+    name=$1 expected=$2 limit=${3:-30}
+    pid=$(pid_of "$name")
+    # The watchdog must not run this shell's traps when it ends.
+    (
+        trap - EXIT INT TERM
+        sleep "$limit" && kill -KILL "$pid" && : >"$TMP/$name.hung"
+    ) >/dev/null 2>&1 &
+    dog=$!
+    code=0
+    wait "$pid" || code=$?
+    pkill -P "$dog" sleep 2>/dev/null || true
+    wait "$dog" 2>/dev/null || true
+    echo done >"$TMP/$name.done"
+    [ ! -e "$TMP/$name.hung" ] || fail "$name still running after ${limit}s"
+    if [ "$code" != "$expected" ]; then
+        sed 's/^/    /' "$TMP/$name.err" >&2
+        fail "$name exited with $code, expected $expected"
+    fi
+}
+
+# start_hub [OPTIONS]: start a hub on this test's ports and wait until its
+# control endpoint answers.
+start_hub() {
+    start hub "$HERALD" hub --frontend "$FRONTEND_BIND" --backend "$BACKEND_BIND" \
+        --control "$CONTROL_BIND" "$@"
+    "$HERALD" stats --control "$CONTROL" --wait-timeout 5000 >/dev/null \
+        || fail "the hub did not answer on $CONTROL"
+}
+
+# expect_count TOPIC N [MS]: the hub counts exactly N subscribers for TOPIC
+# within MS milliseconds (default 1000). The hub answers as soon as the
+# count is N, so this waits on the event itself.
+expect_count() {
+    "$HERALD" stats --control "$CONTROL" --topic "$1" --expect "$2" \
+        --wait-timeout "${3:-1000}" >/dev/null 2>"$TMP/expect.err" \
+        || fail "hub count for '$1': $(cat "$TMP/expect.err")"
+}
+
+# stats_field NAME: one number from the hub's JSON.
+stats_field() {
+    "$HERALD" stats --control "$CONTROL" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+
+# check_story NAME EVENTS: NAME's stdout is the full story of a subscriber
+# that read until TERMINATE: ready, EVENT-1..EVENTS in order, TERMINATE,
+# terminating, nothing else.
+check_story() {
+    awk -v name="$1" -v events="$2" '
+        NR == 1 { if ($0 != name " is ready now to read") bad = "first line: " $0; next }
+        NR <= events + 1 {
+            if ($0 != name " got message: THIS IS EVENT-" (NR - 1)) { bad = "line " NR ": " $0; exit }
+            next
+        }
+        NR == events + 2 { if ($0 != name " got message: TERMINATE") bad = "line " NR ": " $0; next }
+        NR == events + 3 { if ($0 != name " is terminating!") bad = "line " NR ": " $0; next }
+        { bad = "extra line " NR ": " $0; exit }
+        END {
+            if (!bad && NR != events + 3) bad = NR " lines, expected " events + 3
+            if (bad) { print name ": " bad; exit 1 }
+        }' "$TMP/$1.out" >&2 || fail "$1 did not get every event in order"
+}
+
+# Stop whatever is still running; fail if anything was left behind.
+cleanup() {
+    status=$?
+    left=""
+    for name in $STARTED; do
+        pid=$(pid_of "$name")
+        if [ ! -e "$TMP/$name.done" ] && kill -0 "$pid" 2>/dev/null; then
+            left="$left $name"
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for name in $left; do
+        wait "$(pid_of "$name")" >/dev/null 2>&1 || true
+    done
+    # A clean exit leaves no dangling sockets behind.
+    if grep -l "dangling" "$TMP"/*.err >/dev/null 2>&1; then
+        grep -H "dangling" "$TMP"/*.err >&2
+        [ "$status" -ne 0 ] || status=1
+    fi
+    if [ -n "$left" ] && [ "$status" -eq 0 ]; then
+        echo "FAIL ($TEST): still running at the end:$left" >&2
+        status=1
+    elif [ -n "$left" ]; then
+        echo "stopped after the failure:$left" >&2
+    fi
+    if [ "$status" -ne 0 ]; then
+        echo "kept $TMP for inspection" >&2
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
