@@ -74,6 +74,9 @@
 //  Control requests larger than this are refused by libzmq (the peer is
 //  disconnected), so a hostile client cannot make the hub allocate freely.
 #define HERALD_CONTROL_MAX_MSG 4096
+//  Control replies queued per client: a client that stops reading loses
+//  replies past this, and costs the hub no more memory.
+#define HERALD_CONTROL_HWM 1000
 //  Deferred control replies (WAIT, PROBE) the hub holds at once; more get an
 //  error reply, so a client cannot grow the hub's memory without bound.
 #define HERALD_MAX_WAITERS 1024

@@ -38,7 +38,7 @@ static const option_t s_options[] = {
      "subscribers' endpoint (hub, demo: bind; sub: connect)"},
     {"control", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_STATS | ROLE_DEMO, AT (control),
      NO_GIVEN, 0, 0, "control endpoint (hub, demo: bind; pub, stats: connect)"},
-    {"topic", KIND_TOPIC, ROLE_PUB | ROLE_SUB | ROLE_STATS, AT (topic), NO_GIVEN, 0, 0,
+    {"topic", KIND_TOPIC, ROLE_PUB | ROLE_SUB | ROLE_STATS, AT (topic), AT (topic_given), 0, 0,
      "event topic (sub: a prefix; stats: print this topic's count)"},
     {"events", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (events), NO_GIVEN, 0, 1000000000,
      "number of events to publish"},
@@ -65,9 +65,9 @@ static const option_t s_options[] = {
     {"hwm", KIND_NUMBER, ROLE_HUB | ROLE_PUB | ROLE_SUB, AT (hwm), NO_GIVEN, 1, 100000000,
      "queue limit in messages per connection and direction"},
     {"exit-on-terminate", KIND_FLAG, ROLE_HUB, AT (exit_on_terminate), NO_GIVEN, 0, 0,
-     "exit once TERMINATE has passed and the subscribers have left"},
+     "exit once TERMINATE has passed and subscribers and publishers have left"},
     {"drain-timeout", KIND_NUMBER, ROLE_HUB, AT (drain_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
-     "with --exit-on-terminate: milliseconds to wait for subscribers to leave"},
+     "with --exit-on-terminate: milliseconds to wait for them to leave"},
     {"expect", KIND_NUMBER, ROLE_STATS, AT (expect), AT (expect_given), 0, 1000000,
      "with --topic: wait until the count equals this (exit 69 at --wait-timeout)"},
     {"verbose", KIND_FLAG, ALL_ROLES, AT (verbose), NO_GIVEN, 0, 0, "log debug lines"},
@@ -169,32 +169,23 @@ s_set (config_t *cfg, const option_t *option, const char *value, const char *sou
        char *error, size_t error_size)
 {
     char *field = (char *) cfg + option->offset;
+    const char *problem = NULL;
     if (option->kind == KIND_FLAG) {
-        if (!s_parse_flag (value, (bool *) field)) {
-            snprintf (error, error_size, "%s: '%s' is not yes or no", source, value);
-            return -1;
-        }
-        return 0;
+        if (!s_parse_flag (value, (bool *) field))
+            problem = "is not yes or no";
     }
-    if (option->kind == KIND_NUMBER) {
+    else if (option->kind == KIND_NUMBER) {
         if (wire_parse_u64 (value, strlen (value), option->min, option->max,
                             (uint64_t *) field)) {
-            snprintf (error, error_size, "%s: '%s' is not a whole number from %llu to %llu",
+            snprintf (error, error_size, "%s: '%.64s' is not a whole number from %llu to %llu",
                       source, value, (unsigned long long) option->min,
                       (unsigned long long) option->max);
             return -1;
         }
-        if (option->given != NO_GIVEN)
-            *((bool *) ((char *) cfg + option->given)) = true;
-        return 0;
     }
-    if (strlen (value) >= CONFIG_TEXT_MAX) {
-        snprintf (error, error_size, "%s: longer than %d characters", source,
-                  CONFIG_TEXT_MAX - 1);
-        return -1;
-    }
-    const char *problem = NULL;
-    if (option->kind == KIND_ENDPOINT && !s_is_endpoint (value))
+    else if (strlen (value) >= CONFIG_TEXT_MAX)
+        problem = "is too long";
+    else if (option->kind == KIND_ENDPOINT && !s_is_endpoint (value))
         problem = "is not an endpoint like tcp://host:port or ipc:///path";
     else if (option->kind == KIND_TOPIC && wire_topic_is_reserved (value, strlen (value)))
         problem = "starts with " HERALD_RESERVED_PREFIX ", which is reserved";
@@ -202,11 +193,14 @@ s_set (config_t *cfg, const option_t *option, const char *value, const char *sou
         problem = "has unprintable characters";
     else if (option->kind == KIND_NAME && (!*value || !s_is_printable (value)))
         problem = "must be printable and not empty";
+    else
+        strcpy (field, value);
     if (problem) {
         snprintf (error, error_size, "%s: '%.64s' %s", source, value, problem);
         return -1;
     }
-    strcpy (field, value);
+    if (option->given != NO_GIVEN)
+        *((bool *) ((char *) cfg + option->given)) = true;
     return 0;
 }
 
@@ -326,7 +320,7 @@ config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t err
         snprintf (error, error_size, "demo: --events must be at least 1");
         return CONFIG_BAD;
     }
-    if (role == ROLE_STATS && cfg->expect_given && !*cfg->topic) {
+    if (role == ROLE_STATS && cfg->expect_given && !cfg->topic_given) {
         snprintf (error, error_size, "stats: --expect needs --topic");
         return CONFIG_BAD;
     }

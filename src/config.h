@@ -29,6 +29,7 @@ typedef struct {
     char backend[CONFIG_TEXT_MAX];      //  hub binds it, subscribers connect
     char control[CONFIG_TEXT_MAX];      //  hub binds it, clients connect
     char topic[CONFIG_TEXT_MAX];
+    bool topic_given;
     char name[CONFIG_TEXT_MAX];
     uint64_t events;
     uint64_t interval_ms;

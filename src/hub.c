@@ -41,7 +41,11 @@ typedef struct {
     zsock_t *frontend;          //  XSUB, publishers connect
     zsock_t *backend;           //  XPUB, subscribers connect
     zsock_t *control;           //  ROUTER, clients ask
+    zsock_t *front_monitor;     //  PAIR: frontend connections come and go
+    zsock_t *back_monitor;      //  PAIR: backend connections come and go
     void *front, *back;         //  their libzmq handles, for the data path
+    uint64_t publishers;        //  connections on the frontend
+    uint64_t subscribers;       //  connections on the backend
     subtable_t *subscriptions;
     waiter_t waiters[HERALD_MAX_WAITERS];
     size_t waiter_count;
@@ -202,8 +206,8 @@ s_forward_events (hub_t *self)
             if (!self->terminated) {
                 self->terminated = zclock_mono ();
                 if (self->cfg->exit_on_terminate)
-                    log_info ("TERMINATE passed; exiting once subscribers have left "
-                              "(at most %llu ms)",
+                    log_info ("TERMINATE passed; exiting once subscribers and publishers "
+                              "have left (at most %llu ms)",
                               (unsigned long long) self->cfg->drain_timeout_ms);
             }
         }
@@ -266,11 +270,13 @@ s_stats_json (hub_t *self)
     subtable_json (self->subscriptions, out);
     fprintf (out,
              ",\"subscriptions_total\":%llu,"
+             "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
              "\"messages\":{\"in\":%llu,\"out\":%llu,\"terminate\":%llu,\"probes\":%llu},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
              "\"malformed\":%llu},"
              "\"control\":{\"requests\":%llu,\"errors\":%llu,\"waiting\":%zu}}",
              (unsigned long long) subtable_total (self->subscriptions),
+             (unsigned long long) self->publishers, (unsigned long long) self->subscribers,
              (unsigned long long) self->events_in, (unsigned long long) self->events_out,
              (unsigned long long) self->terminates, (unsigned long long) self->probes,
              (unsigned long long) self->subscribes, (unsigned long long) self->unsubscribes,
@@ -368,21 +374,61 @@ s_handle_control (hub_t *self)
     }
 }
 
+//  Watch a socket's connections come and go, through a PAIR socket that
+//  libzmq's monitor feeds. Returns the PAIR, or NULL (logged).
+static zsock_t *
+s_monitor_new (void *handle, const char *what)
+{
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "inproc://herald-monitor-%s", what);
+    if (zmq_socket_monitor (handle, endpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED)) {
+        log_error ("cannot monitor the %s: %s", what, zmq_strerror (zmq_errno ()));
+        return NULL;
+    }
+    return sock_new (ZMQ_PAIR, endpoint, false, HERALD_HWM_DEFAULT, -1, "monitor");
+}
+
+//  Read one monitor event into a connection count. The event is two frames:
+//  6 bytes (event number, 16 bits, then a 32-bit value), then the address.
+static void
+s_monitor_read (zsock_t *monitor, uint64_t *connections)
+{
+    zmsg_t *event = zmsg_recv (monitor);
+    zframe_t *head = event ? zmsg_first (event) : NULL;
+    if (head && zframe_size (head) == 6) {
+        uint16_t number;
+        memcpy (&number, zframe_data (head), sizeof number);
+        if (number == ZMQ_EVENT_ACCEPTED)
+            (*connections)++;
+        else if (number == ZMQ_EVENT_DISCONNECTED && *connections)
+            (*connections)--;
+    }
+    zmsg_destroy (&event);
+}
+
 //  Make the three sockets. The frontend subscribes to everything: see the
 //  top of this file for why.
 static int
 s_open (hub_t *self)
 {
     const config_t *cfg = self->cfg;
-    self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, cfg->hwm, "frontend");
-    self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, cfg->hwm, "backend");
-    self->control = sock_new (ZMQ_ROUTER, cfg->control, true, cfg->hwm, "control");
-    if (!self->frontend || !self->backend || !self->control)
+    self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, cfg->hwm, -1, "frontend");
+    if (!self->frontend)
+        return -1;
+    self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, cfg->hwm, -1, "backend");
+    if (!self->backend)
+        return -1;
+    self->control = sock_new (ZMQ_ROUTER, cfg->control, true, HERALD_CONTROL_HWM,
+                              HERALD_CONTROL_MAX_MSG, "control");
+    if (!self->control)
         return -1;
     zsock_set_xpub_verboser (self->backend, 1);
-    zsock_set_maxmsgsize (self->control, HERALD_CONTROL_MAX_MSG);
     self->front = zsock_resolve (self->frontend);
     self->back = zsock_resolve (self->backend);
+    self->front_monitor = s_monitor_new (self->front, "frontend");
+    self->back_monitor = s_monitor_new (self->back, "backend");
+    if (!self->front_monitor || !self->back_monitor)
+        return -1;
     uint8_t everything = 1;
     if (zmq_send (self->front, &everything, 1, 0) == -1) {
         log_error ("cannot subscribe the frontend: %s", zmq_strerror (zmq_errno ()));
@@ -396,12 +442,32 @@ s_close (hub_t *self)
 {
     if (self->backend)  //  give queued events a moment to reach subscribers
         zsock_set_linger (self->backend, HERALD_HUB_LINGER_MS);
+    zsock_destroy (&self->front_monitor);
+    zsock_destroy (&self->back_monitor);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->control);
     while (self->waiter_count)
         s_waiter_remove (self, 0);
     subtable_destroy (&self->subscriptions);
+}
+
+//  With --exit-on-terminate: true once TERMINATE has passed and both its
+//  subscribers and its publishers have gone (publishers stay connected
+//  until they have proven their last event arrived), or the drain timeout
+//  has expired.
+static bool
+s_drained (hub_t *self)
+{
+    if (!self->cfg->exit_on_terminate || !self->terminated)
+        return false;
+    uint64_t subscriptions = subtable_total (self->subscriptions);
+    bool expired = zclock_mono () >= self->terminated + (int64_t) self->cfg->drain_timeout_ms;
+    if (!expired && (subscriptions || self->publishers))
+        return false;
+    log_info ("TERMINATE has passed; %llu subscriptions and %llu publishers remain: exiting",
+              (unsigned long long) subscriptions, (unsigned long long) self->publishers);
+    return true;
 }
 
 int
@@ -421,18 +487,12 @@ hub_main (const config_t *cfg)
                   cfg->control);
         zmq_pollitem_t items[] = {{self->front, 0, ZMQ_POLLIN, 0},
                                   {self->back, 0, ZMQ_POLLIN, 0},
-                                  {zsock_resolve (self->control), 0, ZMQ_POLLIN, 0}};
-        while (!herald_signal) {
-            int64_t now = zclock_mono ();
-            long timeout = s_expire (self, now);
-            if (self->terminated && cfg->exit_on_terminate
-                && (subtable_total (self->subscriptions) == 0
-                    || now >= self->terminated + (int64_t) cfg->drain_timeout_ms)) {
-                log_info ("TERMINATE has passed and %llu subscriptions remain: exiting",
-                          (unsigned long long) subtable_total (self->subscriptions));
-                break;
-            }
-            if (zmq_poll (items, 3, timeout) == -1) {
+                                  {zsock_resolve (self->control), 0, ZMQ_POLLIN, 0},
+                                  {zsock_resolve (self->front_monitor), 0, ZMQ_POLLIN, 0},
+                                  {zsock_resolve (self->back_monitor), 0, ZMQ_POLLIN, 0}};
+        while (!herald_signal && !s_drained (self)) {
+            long timeout = s_expire (self, zclock_mono ());
+            if (zmq_poll (items, 5, timeout) == -1) {
                 if (zmq_errno () == EINTR)
                     continue;
                 log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
@@ -445,6 +505,10 @@ hub_main (const config_t *cfg)
                 s_forward_subscriptions (self);
             if (items[2].revents & ZMQ_POLLIN)
                 s_handle_control (self);
+            if (items[3].revents & ZMQ_POLLIN)
+                s_monitor_read (self->front_monitor, &self->publishers);
+            if (items[4].revents & ZMQ_POLLIN)
+                s_monitor_read (self->back_monitor, &self->subscribers);
         }
         if (herald_signal)
             log_info ("stopping on signal %d", (int) herald_signal);

@@ -7,7 +7,8 @@
 #include <stdarg.h>
 
 zsock_t *
-sock_new (int type, const char *endpoint, bool bind, uint64_t hwm, const char *what)
+sock_new (int type, const char *endpoint, bool bind, uint64_t hwm, int64_t max_frame,
+          const char *what)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock) {
@@ -17,6 +18,8 @@ sock_new (int type, const char *endpoint, bool bind, uint64_t hwm, const char *w
     zsock_set_sndhwm (sock, (int) hwm);
     zsock_set_rcvhwm (sock, (int) hwm);
     zsock_set_linger (sock, 0);
+    //  Options that shape connections must be set before bind or connect.
+    zmq_setsockopt (zsock_resolve (sock), ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
     int rc = bind ? zsock_bind (sock, "%s", endpoint) : zsock_connect (sock, "%s", endpoint);
     if (rc == -1) {
         log_error ("cannot %s %s to %s: %s", bind ? "bind" : "connect", what, endpoint,

@@ -7,11 +7,12 @@
 #include <czmq.h>
 
 //  Make a socket of the given type with herald's options (send and receive
-//  high-water marks of hwm messages, no linger) and bind or connect it to
-//  endpoint. On failure, logs one line naming what and the endpoint, and
+//  high-water marks of hwm messages, no linger, frames of at most
+//  max_frame bytes, -1 for no limit) and bind or connect it to endpoint. On failure, logs one line naming what and the endpoint, and
 //  returns NULL. The caller owns the socket.
 zsock_t *
-    sock_new (int type, const char *endpoint, bool bind, uint64_t hwm, const char *what);
+    sock_new (int type, const char *endpoint, bool bind, uint64_t hwm, int64_t max_frame,
+              const char *what);
 
 //  Called by sock_call every tick_ms while it waits.
 typedef void(sock_tick_fn) (void *argument);

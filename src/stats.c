@@ -15,7 +15,7 @@
 int
 stats_main (const config_t *cfg)
 {
-    zsock_t *client = sock_new (ZMQ_REQ, cfg->control, false, cfg->hwm, "control client");
+    zsock_t *client = sock_new (ZMQ_REQ, cfg->control, false, cfg->hwm, -1, "control client");
     if (!client)
         return HERALD_EXIT_UNAVAILABLE;
     char expect[24], timeout[24];
@@ -26,7 +26,7 @@ stats_main (const config_t *cfg)
         reply = sock_call (client, cfg->control,
                            (int64_t) cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS, 0, NULL,
                            NULL, "WAIT", cfg->topic, expect, expect, timeout, NULL);
-    else if (*cfg->topic)
+    else if (cfg->topic_given)
         reply = sock_call (client, cfg->control, (int64_t) cfg->wait_timeout_ms, 0, NULL, NULL,
                            "COUNT", cfg->topic, NULL);
     else

@@ -1,0 +1,110 @@
+# bad_input: bad input gets a clear one-line error and a documented exit
+# code; nothing the network sends can stop the hub.
+#   - bad options, values and environment variables: exit 64, one line on
+#     stderr naming the culprit, nothing on stdout; --help and --version: 0;
+#   - a hub that cannot bind, a hub that does not answer, subscribers that
+#     never come, a hub that goes quiet: exit 69 with one line;
+#   - garbage, truncated ZMTP greetings and half-open connections on every
+#     hub port: the hub keeps forwarding;
+#   - malformed control requests: an ERROR reply, and the hub lives on.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$HERALD_CTL" ] || fail "set HERALD_CTL to the herald_ctl test tool"
+
+# exits CODE CULPRIT COMMAND...: COMMAND exits CODE with one stderr line
+# that contains CULPRIT; a usage error (64) prints nothing on stdout.
+exits() {
+    expected=$1 culprit=$2
+    shift 2
+    code=0
+    "$@" >"$TMP/exits.out" 2>"$TMP/exits.err" || code=$?
+    [ "$code" -eq "$expected" ] || fail "'$*' exited with $code, expected $expected"
+    [ "$(wc -l <"$TMP/exits.err")" -eq 1 ] || fail "'$*' wrote: $(cat "$TMP/exits.err")"
+    grep -qF -- "$culprit" "$TMP/exits.err" || fail "'$*' did not name $culprit: $(cat "$TMP/exits.err")"
+    [ "$expected" -ne 64 ] || [ ! -s "$TMP/exits.out" ] || fail "'$*' printed on stdout"
+}
+
+exits 64 "missing role" "$HERALD"
+exits 64 "'bogus'" "$HERALD" bogus
+for role in hub pub sub demo stats; do
+    exits 64 "'--bogus'" "$HERALD" $role --bogus
+    exits 64 "stray" "$HERALD" $role stray
+    "$HERALD" $role --help | grep -q "^usage: herald $role" || fail "$role --help"
+done
+exits 64 "--events: 'abc'" "$HERALD" pub --events abc
+exits 64 "--events needs a value" "$HERALD" pub --events
+exits 64 "--wait-timeout: '0'" "$HERALD" pub --wait-timeout 0
+exits 64 "HERALD_EVENTS: '-3'" env HERALD_EVENTS=-3 "$HERALD" pub
+exits 64 "HERALD_BACKEND" env HERALD_BACKEND=nowhere "$HERALD" sub
+exits 64 "--frontend: '5559'" "$HERALD" hub --frontend 5559
+exits 64 "reserved" "$HERALD" sub --topic '$herald/probe'
+exits 64 "--exit-on-terminate: 'maybe'" "$HERALD" hub --exit-on-terminate=maybe
+exits 64 "--subscribers: '0'" "$HERALD" demo --subscribers 0
+exits 64 "--name" "$HERALD" sub --name ""
+exits 64 "--expect needs --topic" "$HERALD" stats --expect 1
+"$HERALD" --help | grep -q "^usage: herald ROLE" || fail "--help"
+"$HERALD" --version | grep -q "^herald [0-9]" || fail "--version"
+# A role's own variables only: another role's bad value is not its concern.
+HERALD_EVENTS=abc "$HERALD" sub --help >/dev/null || fail "sub read HERALD_EVENTS"
+
+# Unavailable: exit 69, one line that says what.
+start_hub
+exits 69 "cannot bind frontend to $FRONTEND_BIND" "$HERALD" hub --frontend "$FRONTEND_BIND"
+exits 69 "no reply to STATS" "$HERALD" stats --control "tcp://127.0.0.1:$((PORT_BASE + 5))" \
+    --wait-timeout 300
+exits 69 "counted 0 of 1 subscribers" "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" \
+    --wait-subscribers 1 --wait-timeout 300
+exits 69 "heard nothing for 300 ms" "$HERALD" sub --backend "$BACKEND" --idle-timeout 300
+exits 69 "has 0 subscribers, not 2" "$HERALD" stats --control "$CONTROL" --topic event \
+    --expect 2 --wait-timeout 200
+
+# Garbage on every port, and connections left half-open, while the hub
+# carries a run.
+# The hub may hang up before a sender is done: that is fine.
+send() {
+    (trap - EXIT; "$@") >"/dev/tcp/127.0.0.1/$port" 2>/dev/null || true
+}
+for offset in 0 1 2; do
+    port=$((PORT_BASE + offset))
+    send printf 'GET / HTTP/1.0\r\n\r\n'
+    send head -c 65536 /dev/urandom
+    send printf '\377\0\0\0\0\0\0\0\001\177\003'     # a greeting cut short
+done
+exec 7<>/dev/tcp/127.0.0.1/$PORT_BASE
+exec 8<>/dev/tcp/127.0.0.1/$((PORT_BASE + 1))
+exec 9<>/dev/tcp/127.0.0.1/$((PORT_BASE + 2))
+start s "$HERALD" sub --backend "$BACKEND" --name s --idle-timeout 10000
+start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 5 --interval 0 \
+    --wait-subscribers 1 --wait-timeout 10000
+finish p 0
+finish s 0
+check_story s 5
+exec 7>&- 8>&- 9>&-
+
+# Malformed control requests: an ERROR reply, then business as usual.
+error_reply() {
+    "$HERALD_CTL" "$CONTROL" "$@" >"$TMP/ctl.out" || fail "no reply to: $*"
+    grep -q "^ERROR$" "$TMP/ctl.out" || fail "'$*' got: $(cat "$TMP/ctl.out")"
+}
+error_reply FOO
+error_reply count event
+error_reply COUNT
+error_reply PING extra
+error_reply WAIT event 5 3 100
+error_reply WAIT event 1 1 99999999999
+error_reply PROBE "" 100
+error_reply "$(printf '\001\002\377')"
+error_reply a b c d e f g h i
+error_reply --dealer ""
+error_reply --dealer STATS extra
+"$HERALD_CTL" "$CONTROL" --dealer COUNT event | grep -q "^OK$" || fail "DEALER COUNT"
+# Past the size limit libzmq drops the connection: no reply, no harm.
+if "$HERALD_CTL" "$CONTROL" --timeout 500 PING --big 100000 >/dev/null 2>&1; then
+    fail "a 100 kB request got a reply"
+fi
+"$HERALD_CTL" "$CONTROL" PING | grep -q "^OK$" || fail "the hub stopped answering"
+[ "$(stats_field errors)" -ge 11 ] || fail "the hub did not count the bad requests"
+
+kill -TERM "$(pid_of hub)"
+finish hub 0 5
+echo "bad_input: clear errors, right codes, the hub unharmed"
