@@ -4,7 +4,7 @@
 # names what to install and fails.
 set -eu
 
-packages="libczmq-dev libzmq3-dev cmake pkg-config gcc"
+packages="libczmq-dev libzmq3-dev cmake pkg-config gcc libc6-dev make"
 missing=no
 command -v cc >/dev/null 2>&1 || missing=yes
 command -v cmake >/dev/null 2>&1 || missing=yes

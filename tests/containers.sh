@@ -111,7 +111,7 @@ for id in $ids; do
     docker logs --timestamps "$id" >"$TMP/$id.log" 2>"$TMP/$id.err"
 done
 failed=no
-while read -r service status exit_code host name; do
+while read -r service status exit_code _ name; do
     if [ "$status" != exited ] || [ "$exit_code" != 0 ]; then
         echo "$name ($service): $status, exit code $exit_code" >&2
         failed=yes
@@ -159,7 +159,7 @@ publisher=$(id_of publisher)
 grep -v ' Publisher has [0-9]* subscribers$' "$TMP/$publisher.log" >&2 \
     && fail "the publisher printed something else"
 awk '{ print $1, "count", $4 }' "$TMP/$publisher.log" >>"$TMP/timeline"
-sort -s -k1,1 "$TMP/timeline" | awk -v subscribers=$SUBSCRIBERS -v events=$EVENTS '
+LC_ALL=C sort -s -k1,1 "$TMP/timeline" | awk -v subscribers=$SUBSCRIBERS -v events=$EVENTS '
     $2 == "gone" { gone++; next }
     {
         counts++

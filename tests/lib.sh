@@ -61,15 +61,16 @@ pid_of() {
 finish() {
     name=$1 expected=$2 limit=${3:-30}
     pid=$(pid_of "$name")
-    # The watchdog must not run this shell's traps when it ends.
-    (
-        trap - EXIT INT TERM
-        sleep "$limit" && kill -KILL "$pid" && : >"$TMP/$name.hung"
-    ) >/dev/null 2>&1 &
+    # The watchdog runs in a process group of its own, so that it and its
+    # sleep end together: killing the group ends both once setsid has run,
+    # killing the process itself ends it before then.
+    setsid sh -c 'sleep "$1" && kill -KILL "$2" && : >"$3"' watchdog "$limit" "$pid" \
+        "$TMP/$name.hung" >/dev/null 2>&1 &
     dog=$!
     code=0
     wait "$pid" || code=$?
-    pkill -P "$dog" sleep 2>/dev/null || true
+    kill -KILL "$dog" 2>/dev/null || true
+    kill -KILL -- "-$dog" 2>/dev/null || true
     wait "$dog" 2>/dev/null || true
     echo done >"$TMP/$name.done"
     [ ! -e "$TMP/$name.hung" ] || fail "$name still running after ${limit}s"
@@ -84,8 +85,10 @@ finish() {
 start_hub() {
     start hub "$HERALD" hub --frontend "$FRONTEND_BIND" --backend "$BACKEND_BIND" \
         --control "$CONTROL_BIND" "$@"
-    "$HERALD" stats --control "$CONTROL" --wait-timeout 5000 >/dev/null \
+    "$HERALD" stats --control "$CONTROL" --wait-timeout 5000 >"$TMP/hub.stats" \
         || fail "the hub did not answer on $CONTROL"
+    grep -q "\"pid\":$(pid_of hub)," "$TMP/hub.stats" \
+        || fail "another hub answers on $CONTROL: $(cat "$TMP/hub.stats")"
 }
 
 # expect_count TOPIC N [MS]: the hub counts exactly N subscribers for TOPIC
