@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP      := $(BUILD)/CMakeCache.txt
 ARGS       ?=
 
-.PHONY: all deps build run test check-format format clean
+.PHONY: all deps build run test bench check-format format clean
 
 all: build
 
@@ -27,10 +27,18 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(ARGS)
 
+# Side-by-side throughput and latency: writes docs/bench.md and docs/bench.png.
+bench: build
+	$(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out docs $(ARGS)
+
 format:
 	clang-format -i src/*.c src/*.h include/*.h
 
-check-format:
+check-# Side-by-side throughput and latency: writes docs/bench.md and docs/bench.png.
+bench: build
+	$(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out docs $(ARGS)
+
+format:
 	clang-format --dry-run --Werror src/*.c src/*.h include/*.h
 
 clean:
