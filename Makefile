@@ -32,14 +32,10 @@ bench: build
 	$(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out docs $(ARGS)
 
 format:
-	clang-format -i src/*.c src/*.h include/*.h
+	clang-format -i src/*.c src/*.h include/*.h tests/*.c
 
-check-# Side-by-side throughput and latency: writes docs/bench.md and docs/bench.png.
-bench: build
-	$(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out docs $(ARGS)
-
-format:
-	clang-format --dry-run --Werror src/*.c src/*.h include/*.h
+check-format:
+	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -17,12 +17,12 @@
 
 //  Exit codes follow sysexits(3); the README lists them and tests check them.
 #define HERALD_EXIT_OK          0
-#define HERALD_EXIT_USAGE       64  //  bad option, value or environment variable
-#define HERALD_EXIT_UNAVAILABLE 69  //  cannot bind, hub unreachable, wait timed out
-#define HERALD_EXIT_SOFTWARE    70  //  internal error; a demo child failed
-#define HERALD_EXIT_OSERR       71  //  fork, exec or another system call failed
-#define HERALD_EXIT_SIGINT      130 //  128 + SIGINT, as shells report it
-#define HERALD_EXIT_SIGTERM     143 //  128 + SIGTERM
+#define HERALD_EXIT_USAGE       64   //  bad option, value or environment variable
+#define HERALD_EXIT_UNAVAILABLE 69   //  cannot bind, hub unreachable, wait timed out
+#define HERALD_EXIT_SOFTWARE    70   //  internal error; a demo child failed
+#define HERALD_EXIT_OSERR       71   //  fork, exec or another system call failed
+#define HERALD_EXIT_SIGINT      130  //  128 + SIGINT, as shells report it
+#define HERALD_EXIT_SIGTERM     143  //  128 + SIGTERM
 
 //  Default endpoints. The hub binds on all interfaces; clients connect to
 //  the local machine unless told otherwise.
@@ -85,13 +85,13 @@
 #define HERALD_FORWARD_BATCH 1024
 
 //  The demo's story: its pace, and the ranges of its random choices.
-#define HERALD_DEMO_SUBSCRIBERS    5
-#define HERALD_DEMO_EVENTS         9
-#define HERALD_DEMO_INTERVAL_MS    200
-#define HERALD_DEMO_MAX_READY_MS   1000
+#define HERALD_DEMO_SUBSCRIBERS  5
+#define HERALD_DEMO_EVENTS       9
+#define HERALD_DEMO_INTERVAL_MS  200
+#define HERALD_DEMO_MAX_READY_MS 1000
 //  On Ctrl-C or SIGTERM the demo gives its children this long to exit
 //  cleanly before it kills them.
-#define HERALD_DEMO_KILL_AFTER_MS  3000
+#define HERALD_DEMO_KILL_AFTER_MS 3000
 
 #ifndef streq
 #define streq(s1, s2) (!strcmp ((s1), (s2)))
@@ -103,11 +103,9 @@ extern volatile sig_atomic_t herald_signal;
 
 //  Install handlers that record SIGINT and SIGTERM in herald_signal (without
 //  SA_RESTART, so blocking calls return EINTR), and ignore SIGPIPE.
-void
-    herald_catch_signals (void);
+void herald_catch_signals (void);
 
 //  Exit code for a role stopped by the signal in herald_signal.
-int
-    herald_signal_exit_code (void);
+int herald_signal_exit_code (void);
 
 #endif

@@ -17,7 +17,7 @@
 typedef enum { KIND_ENDPOINT, KIND_TOPIC, KIND_NAME, KIND_NUMBER, KIND_FLAG } kind_t;
 
 typedef struct {
-    const char *name;   //  "--name" on the command line, HERALD_NAME outside
+    const char *name;  //  "--name" on the command line, HERALD_NAME outside
     kind_t kind;
     unsigned roles;     //  the roles that accept it (role_t bits)
     size_t offset;      //  where it is stored in config_t
@@ -36,8 +36,8 @@ static const option_t s_options[] = {
      "publishers' endpoint (hub, demo: bind; pub: connect)"},
     {"backend", KIND_ENDPOINT, ROLE_HUB | ROLE_SUB | ROLE_DEMO, AT (backend), NO_GIVEN, 0, 0,
      "subscribers' endpoint (hub, demo: bind; sub: connect)"},
-    {"control", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_STATS | ROLE_DEMO, AT (control),
-     NO_GIVEN, 0, 0, "control endpoint (hub, demo: bind; pub, stats: connect)"},
+    {"control", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_STATS | ROLE_DEMO, AT (control), NO_GIVEN,
+     0, 0, "control endpoint (hub, demo: bind; pub, stats: connect)"},
     {"topic", KIND_TOPIC, ROLE_PUB | ROLE_SUB | ROLE_STATS, AT (topic), AT (topic_given), 0, 0,
      "event topic (sub: a prefix; stats: print this topic's count)"},
     {"events", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (events), NO_GIVEN, 0, 1000000000,
@@ -165,25 +165,22 @@ s_parse_flag (const char *text, bool *value)
 //  Store one option's value; on failure write why into error. source names
 //  where the value came from ("--events" or "HERALD_EVENTS").
 static int
-s_set (config_t *cfg, const option_t *option, const char *value, const char *source,
-       char *error, size_t error_size)
+s_set (config_t *cfg, const option_t *option, const char *value, const char *source, char *error,
+       size_t error_size)
 {
     char *field = (char *) cfg + option->offset;
     const char *problem = NULL;
     if (option->kind == KIND_FLAG) {
         if (!s_parse_flag (value, (bool *) field))
             problem = "is not yes or no";
-    }
-    else if (option->kind == KIND_NUMBER) {
-        if (wire_parse_u64 (value, strlen (value), option->min, option->max,
-                            (uint64_t *) field)) {
+    } else if (option->kind == KIND_NUMBER) {
+        if (wire_parse_u64 (value, strlen (value), option->min, option->max, (uint64_t *) field)) {
             snprintf (error, error_size, "%s: '%.64s' is not a whole number from %llu to %llu",
                       source, value, (unsigned long long) option->min,
                       (unsigned long long) option->max);
             return -1;
         }
-    }
-    else if (strlen (value) >= CONFIG_TEXT_MAX)
+    } else if (strlen (value) >= CONFIG_TEXT_MAX)
         problem = "is too long";
     else if (option->kind == KIND_ENDPOINT && !s_is_endpoint (value))
         problem = "is not an endpoint like tcp://host:port or ipc:///path";
@@ -260,8 +257,8 @@ s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_
                 option = NULL;
         }
         if (!option) {
-            snprintf (error, error_size, "%s: unknown option '--%.*s' (see herald %s --help)",
-                      role, (int) (length > 64 ? 64 : length), name, role);
+            snprintf (error, error_size, "%s: unknown option '--%.*s' (see herald %s --help)", role,
+                      (int) (length > 64 ? 64 : length), name, role);
             return CONFIG_BAD;
         }
         if (!value && option->kind == KIND_FLAG)
@@ -286,7 +283,8 @@ config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t err
 {
     s_set_defaults (cfg, ROLE_NONE);
     if (argc < 2) {
-        snprintf (error, error_size, "missing role: hub, pub, sub, demo or stats (see herald --help)");
+        snprintf (error, error_size,
+                  "missing role: hub, pub, sub, demo or stats (see herald --help)");
         return CONFIG_BAD;
     }
     if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
@@ -331,8 +329,9 @@ void
 config_print_help (FILE *out, role_t role)
 {
     if (role == ROLE_NONE) {
-        fprintf (out, "herald %s - a publish-subscribe hub on ZeroMQ\n\n"
-                      "usage: herald ROLE [OPTIONS]\n\nroles:\n",
+        fprintf (out,
+                 "herald %s - a publish-subscribe hub on ZeroMQ\n\n"
+                 "usage: herald ROLE [OPTIONS]\n\nroles:\n",
                  HERALD_VERSION);
         for (size_t index = 0; index < ROLE_COUNT; index++)
             fprintf (out, "  %-6s %s\n", s_roles[index].name, s_roles[index].purpose);
@@ -367,8 +366,8 @@ int
 config_connect_endpoint (const char *bind_endpoint, char *out, size_t size)
 {
     const char *star = strstr (bind_endpoint, "://*:");
-    int written = star ? snprintf (out, size, "%.*s://127.0.0.1:%s",
-                                   (int) (star - bind_endpoint), bind_endpoint, star + 5)
+    int written = star ? snprintf (out, size, "%.*s://127.0.0.1:%s", (int) (star - bind_endpoint),
+                                   bind_endpoint, star + 5)
                        : snprintf (out, size, "%s", bind_endpoint);
     return written < 0 || (size_t) written >= size ? -1 : 0;
 }
@@ -403,8 +402,9 @@ config_test (bool verbose)
     assert (streq (cfg.frontend, HERALD_FRONTEND_CONNECT) && cfg.events == 9 && cfg.terminate);
 
     //  Both spellings of a value, flags and their negation.
-    assert (s_load_args (&cfg, error, "pub", "--events", "3", "--topic=news", "--no-terminate",
-                         NULL) == CONFIG_RUN);
+    assert (
+        s_load_args (&cfg, error, "pub", "--events", "3", "--topic=news", "--no-terminate", NULL)
+        == CONFIG_RUN);
     assert (cfg.events == 3 && streq (cfg.topic, "news") && !cfg.terminate);
 
     //  The environment is read, and the command line wins over it.

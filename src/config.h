@@ -25,9 +25,9 @@ typedef enum {
 
 typedef struct {
     role_t role;
-    char frontend[CONFIG_TEXT_MAX];     //  hub binds it, publishers connect
-    char backend[CONFIG_TEXT_MAX];      //  hub binds it, subscribers connect
-    char control[CONFIG_TEXT_MAX];      //  hub binds it, clients connect
+    char frontend[CONFIG_TEXT_MAX];  //  hub binds it, publishers connect
+    char backend[CONFIG_TEXT_MAX];   //  hub binds it, subscribers connect
+    char control[CONFIG_TEXT_MAX];   //  hub binds it, clients connect
     char topic[CONFIG_TEXT_MAX];
     bool topic_given;
     char name[CONFIG_TEXT_MAX];
@@ -35,7 +35,7 @@ typedef struct {
     uint64_t interval_ms;
     uint64_t wait_subscribers;
     uint64_t wait_timeout_ms;
-    uint64_t max_messages;              //  0: read until TERMINATE
+    uint64_t max_messages;  //  0: read until TERMINATE
     uint64_t ready_delay_ms;
     uint64_t idle_timeout_ms;
     uint64_t subscribers;
@@ -45,39 +45,35 @@ typedef struct {
     uint64_t drain_timeout_ms;
     uint64_t expect;
     bool expect_given;
-    bool terminate;                     //  publisher ends with TERMINATE
-    bool exit_on_terminate;             //  hub exits once TERMINATE has passed
+    bool terminate;          //  publisher ends with TERMINATE
+    bool exit_on_terminate;  //  hub exits once TERMINATE has passed
     bool verbose;
 } config_t;
 
 typedef enum {
-    CONFIG_RUN,         //  settings valid: run the role
-    CONFIG_HELP,        //  --help was asked for
-    CONFIG_VERSION,     //  --version was asked for
-    CONFIG_BAD          //  error holds a one-line reason
+    CONFIG_RUN,      //  settings valid: run the role
+    CONFIG_HELP,     //  --help was asked for
+    CONFIG_VERSION,  //  --version was asked for
+    CONFIG_BAD       //  error holds a one-line reason
 } config_result_t;
 
 //  Fill cfg from argv (argv[1] is the role) and the environment. On
 //  CONFIG_BAD, error holds one line naming the option or variable at fault.
-config_result_t
-    config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size);
+config_result_t config_load (config_t *cfg, int argc, char *const *argv, char *error,
+                             size_t error_size);
 
 //  Print usage for a role (ROLE_NONE: the overview) to out.
-void
-    config_print_help (FILE *out, role_t role);
+void config_print_help (FILE *out, role_t role);
 
 //  The role's command name ("hub", "pub", ...).
-const char *
-    config_role_name (role_t role);
+const char *config_role_name (role_t role);
 
 //  Turn a bind endpoint into the endpoint a local client connects to
 //  ("tcp://*:5559" becomes "tcp://127.0.0.1:5559"). Returns 0, or -1 if out
 //  is too small.
-int
-    config_connect_endpoint (const char *bind_endpoint, char *out, size_t size);
+int config_connect_endpoint (const char *bind_endpoint, char *out, size_t size);
 
 //  Self test.
-void
-    config_test (bool verbose);
+void config_test (bool verbose);
 
 #endif

@@ -26,23 +26,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ARGS_MAX 24
+#define ARGS_MAX  24
 #define VALUE_MAX 32
 
 typedef struct {
     char name[32];
     char *argv[ARGS_MAX];
-    char values[ARGS_MAX][CONFIG_TEXT_MAX];     //  storage behind argv
+    char values[ARGS_MAX][CONFIG_TEXT_MAX];  //  storage behind argv
     int argc;
-    pid_t pid;                                  //  0 once reaped
-    int status;                                 //  from waitpid
+    pid_t pid;   //  0 once reaped
+    int status;  //  from waitpid
 } child_t;
 
 typedef struct {
     const config_t *cfg;
     char exe[CONFIG_TEXT_MAX];
     sigset_t blocked, original;
-    child_t *children;          //  [0] hub, [1..N] subscribers, [N+1] publisher
+    child_t *children;  //  [0] hub, [1..N] subscribers, [N+1] publisher
     size_t count;
     size_t running;
 } demo_t;
@@ -58,8 +58,7 @@ s_random (uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static void
-s_arg (child_t *child, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static void s_arg (child_t *child, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
 static void
 s_arg (child_t *child, const char *format, ...)
@@ -213,9 +212,8 @@ s_plan (demo_t *self, uint64_t seed)
         snprintf (sub->name, sizeof sub->name, "Subscriber%zu", index);
         //  One in three reads until TERMINATE; the others stop after 1 to
         //  events + 1 messages (events + 1 takes TERMINATE as the last).
-        uint64_t max_messages = s_random (&state) % 3 == 0
-                                    ? 0
-                                    : 1 + s_random (&state) % (cfg->events + 1);
+        uint64_t max_messages =
+            s_random (&state) % 3 == 0 ? 0 : 1 + s_random (&state) % (cfg->events + 1);
         uint64_t ready_delay = s_random (&state) % (HERALD_DEMO_MAX_READY_MS + 1);
         s_arg (sub, "herald");
         s_arg (sub, "sub");
@@ -224,8 +222,8 @@ s_plan (demo_t *self, uint64_t seed)
         s_arg (sub, "--max-messages=%" PRIu64, max_messages);
         s_arg (sub, "--ready-delay=%" PRIu64, ready_delay);
         s_arg (sub, "%s", verbose);
-        log_debug ("%s: ready after %" PRIu64 " ms, max-messages %" PRIu64, sub->name,
-                   ready_delay, max_messages);
+        log_debug ("%s: ready after %" PRIu64 " ms, max-messages %" PRIu64, sub->name, ready_delay,
+                   max_messages);
     }
     child_t *pub = &self->children[self->count - 1];
     snprintf (pub->name, sizeof pub->name, "publisher");
@@ -255,7 +253,7 @@ s_run (demo_t *self)
         s_wait_signal (self, -1);
         child_t *failed = s_reap (self);
         if (!failed && !hub->pid && self->running) {
-            failed = hub;   //  the hub must outlive the others
+            failed = hub;  //  the hub must outlive the others
         }
         if (failed) {
             char how[64];
@@ -295,8 +293,8 @@ demo_main (const config_t *cfg, const char *argv0)
         log_error ("out of memory");
         return HERALD_EXIT_OSERR;
     }
-    uint64_t seed = cfg->seed_given ? cfg->seed
-                                    : (uint64_t) time (NULL) ^ (uint64_t) getpid () << 32;
+    uint64_t seed =
+        cfg->seed_given ? cfg->seed : (uint64_t) time (NULL) ^ (uint64_t) getpid () << 32;
     log_info ("%" PRIu64 " subscribers, %" PRIu64 " events, seed %" PRIu64, cfg->subscribers,
               cfg->events, seed);
     int rc = HERALD_EXIT_USAGE;
@@ -309,8 +307,7 @@ demo_main (const config_t *cfg, const char *argv0)
         sigprocmask (SIG_BLOCK, &self.blocked, &self.original);
         rc = s_run (&self);
         sigprocmask (SIG_SETMASK, &self.original, NULL);
-    }
-    else
+    } else
         log_error ("an endpoint is too long");
     free (self.children);
     return rc;

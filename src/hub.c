@@ -27,46 +27,45 @@
 //  A control request whose answer is not known yet: WAIT until a count is
 //  in range, or PROBE until a probe arrives.
 typedef struct {
-    zframe_t *routing;          //  the client's ROUTER identity, owned
-    bool delimiter;             //  REQ clients expect an empty frame first
+    zframe_t *routing;  //  the client's ROUTER identity, owned
+    bool delimiter;     //  REQ clients expect an empty frame first
     wire_verb_t verb;
     uint8_t key[WIRE_ARG_MAX];  //  WAIT: the topic; PROBE: the nonce
     size_t key_size;
     uint64_t min, max;
-    int64_t deadline;           //  zclock_mono () time
+    int64_t deadline;  //  zclock_mono () time
 } waiter_t;
 
 typedef struct {
     const config_t *cfg;
-    zsock_t *frontend;          //  XSUB, publishers connect
-    zsock_t *backend;           //  XPUB, subscribers connect
-    zsock_t *control;           //  ROUTER, clients ask
-    zsock_t *front_monitor;     //  PAIR: frontend connections come and go
-    zsock_t *back_monitor;      //  PAIR: backend connections come and go
-    void *front, *back;         //  their libzmq handles, for the data path
-    uint64_t publishers;        //  connections on the frontend
-    uint64_t subscribers;       //  connections on the backend
+    zsock_t *frontend;       //  XSUB, publishers connect
+    zsock_t *backend;        //  XPUB, subscribers connect
+    zsock_t *control;        //  ROUTER, clients ask
+    zsock_t *front_monitor;  //  PAIR: frontend connections come and go
+    zsock_t *back_monitor;   //  PAIR: backend connections come and go
+    void *front, *back;      //  their libzmq handles, for the data path
+    uint64_t publishers;     //  connections on the frontend
+    uint64_t subscribers;    //  connections on the backend
     subtable_t *subscriptions;
     waiter_t waiters[HERALD_MAX_WAITERS];
     size_t waiter_count;
     int64_t started;
-    int64_t terminated;         //  when TERMINATE passed, 0 before
+    int64_t terminated;  //  when TERMINATE passed, 0 before
     //  Counters, reported by STATS
-    uint64_t events_in;         //  events read from publishers
-    uint64_t events_out;        //  events handed to the backend
-    uint64_t terminates;        //  of which TERMINATE
-    uint64_t probes;            //  probes consumed
+    uint64_t events_in;   //  events read from publishers
+    uint64_t events_out;  //  events handed to the backend
+    uint64_t terminates;  //  of which TERMINATE
+    uint64_t probes;      //  probes consumed
     uint64_t subscribes;
     uint64_t unsubscribes;
-    uint64_t bad_subscriptions; //  malformed or unknown, ignored
-    uint64_t requests;          //  control requests
-    uint64_t bad_requests;      //  answered with ERROR
+    uint64_t bad_subscriptions;  //  malformed or unknown, ignored
+    uint64_t requests;           //  control requests
+    uint64_t bad_requests;       //  answered with ERROR
 } hub_t;
 
 //  Send a control reply: the routing envelope, then status and value.
 static void
-s_reply (hub_t *self, zframe_t *routing, bool delimiter, const char *status,
-         const char *value)
+s_reply (hub_t *self, zframe_t *routing, bool delimiter, const char *status, const char *value)
 {
     zmsg_t *reply = zmsg_new ();
     zmsg_append (reply, &(zframe_t *){zframe_dup (routing)});
@@ -101,13 +100,12 @@ s_check_waits (hub_t *self)
     for (size_t index = 0; index < self->waiter_count;) {
         waiter_t *waiter = &self->waiters[index];
         uint64_t count = waiter->verb == WIRE_WAIT
-                           ? subtable_count (self->subscriptions, waiter->key, waiter->key_size)
-                           : 0;
+                             ? subtable_count (self->subscriptions, waiter->key, waiter->key_size)
+                             : 0;
         if (waiter->verb == WIRE_WAIT && count >= waiter->min && count <= waiter->max) {
             s_reply_count (self, waiter, "OK", count);
             s_waiter_remove (self, index);
-        }
-        else
+        } else
             index++;
     }
 }
@@ -136,10 +134,10 @@ s_expire (hub_t *self, int64_t now)
     for (size_t index = 0; index < self->waiter_count;) {
         waiter_t *waiter = &self->waiters[index];
         if (waiter->deadline <= now) {
-            uint64_t count = waiter->verb == WIRE_WAIT ? subtable_count (self->subscriptions,
-                                                                         waiter->key,
-                                                                         waiter->key_size)
-                                                       : 0;
+            uint64_t count =
+                waiter->verb == WIRE_WAIT
+                    ? subtable_count (self->subscriptions, waiter->key, waiter->key_size)
+                    : 0;
             s_reply_count (self, waiter, "TIMEOUT", count);
             s_waiter_remove (self, index);
             continue;
@@ -170,13 +168,12 @@ s_take_probe (hub_t *self, zmq_msg_t *topic)
             break;
         frames++;
         wire_event_t event;
-        if (frames == 1 && wire_event_decode (zmq_msg_data (&frame), zmq_msg_size (&frame),
-                                              &event) == 0
+        if (frames == 1
+            && wire_event_decode (zmq_msg_data (&frame), zmq_msg_size (&frame), &event) == 0
             && !zmq_msg_more (&frame)) {
             self->probes++;
             s_check_probe (self, event.payload, event.payload_size);
-        }
-        else
+        } else
             valid = false;
     }
     zmq_msg_close (&frame);
@@ -193,7 +190,7 @@ s_forward_events (hub_t *self)
     zmq_msg_init (&frame);
     for (int count = 0; count < HERALD_FORWARD_BATCH; count++) {
         if (zmq_msg_recv (&frame, self->front, ZMQ_DONTWAIT) == -1)
-            break;      //  EAGAIN: nothing more is ready
+            break;  //  EAGAIN: nothing more is ready
         const void *topic = zmq_msg_data (&frame);
         size_t topic_size = zmq_msg_size (&frame);
         if (wire_topic_is_reserved (topic, topic_size)) {
@@ -265,8 +262,9 @@ s_stats_json (hub_t *self)
     FILE *out = open_memstream (&json, &size);
     if (!out)
         return NULL;
-    fprintf (out, "{\"version\":\"%s\",\"pid\":%d,\"uptime_ms\":%lld,\"subscriptions\":",
-             HERALD_VERSION, (int) getpid (), (long long) (zclock_mono () - self->started));
+    fprintf (out,
+             "{\"version\":\"%s\",\"pid\":%d,\"uptime_ms\":%lld,\"subscriptions\":", HERALD_VERSION,
+             (int) getpid (), (long long) (zclock_mono () - self->started));
     subtable_json (self->subscriptions, out);
     fprintf (out,
              ",\"subscriptions_total\":%llu,"
@@ -339,8 +337,7 @@ s_answer (hub_t *self, zframe_t *routing, bool delimiter, const wire_request_t *
 static void
 s_handle_control (hub_t *self)
 {
-    for (int count = 0; count < HERALD_FORWARD_BATCH
-                        && (zsock_events (self->control) & ZMQ_POLLIN);
+    for (int count = 0; count < HERALD_FORWARD_BATCH && (zsock_events (self->control) & ZMQ_POLLIN);
          count++) {
         zmsg_t *message = zmsg_recv (self->control);
         if (!message)
@@ -366,8 +363,7 @@ s_handle_control (hub_t *self)
         if (too_many || wire_request_parse (frames, data, sizes, &request, error, sizeof error)) {
             self->bad_requests++;
             s_reply (self, routing, delimiter, "ERROR", error);
-        }
-        else
+        } else
             s_answer (self, routing, delimiter, &request);
         zframe_destroy (&routing);
         zmsg_destroy (&message);

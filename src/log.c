@@ -33,9 +33,8 @@ log_line (char level, const char *format, ...)
     //  Build the line first and write it with one call, so that lines from
     //  several processes sharing stderr never interleave mid-line.
     char line[1024];
-    int size = snprintf (line, sizeof line, "%02d:%02d:%02d.%03d %c %s[%d] ", tm.tm_hour,
-                         tm.tm_min, tm.tm_sec, (int) (now.tv_usec / 1000), level, s_role,
-                         (int) getpid ());
+    int size = snprintf (line, sizeof line, "%02d:%02d:%02d.%03d %c %s[%d] ", tm.tm_hour, tm.tm_min,
+                         tm.tm_sec, (int) (now.tv_usec / 1000), level, s_role, (int) getpid ());
     va_list args;
     va_start (args, format);
     vsnprintf (line + size, sizeof line - size - 1, format, args);
@@ -43,5 +42,5 @@ log_line (char level, const char *format, ...)
     size_t length = strlen (line);
     line[length++] = '\n';
     ssize_t written = write (STDERR_FILENO, line, length);
-    (void) written;     //  nowhere left to report a failing stderr
+    (void) written;  //  nowhere left to report a failing stderr
 }

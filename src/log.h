@@ -11,12 +11,10 @@
 #include <stdbool.h>
 
 //  Name this process's role (copied) and whether debug lines are shown.
-void
-    log_init (const char *role, bool verbose);
+void log_init (const char *role, bool verbose);
 
 //  Write one line at the given level ('E', 'W', 'I' or 'D').
-void
-    log_line (char level, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+void log_line (char level, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
 #define log_error(...) log_line ('E', __VA_ARGS__)
 #define log_warn(...)  log_line ('W', __VA_ARGS__)

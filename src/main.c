@@ -59,7 +59,7 @@ main (int argc, char *argv[])
     herald_catch_signals ();
 
     if (cfg.role == ROLE_DEMO)
-        return demo_main (&cfg, argv[0]);   //  forks: must not touch czmq
+        return demo_main (&cfg, argv[0]);  //  forks: must not touch czmq
 
     //  czmq would install its own SIGINT/SIGTERM handlers; ours decide.
     zsys_handler_set (NULL);

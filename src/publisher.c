@@ -29,12 +29,12 @@
 
 typedef struct {
     const config_t *cfg;
-    zsock_t *pub;               //  PUB, to the hub's frontend
-    zsock_t *control;           //  REQ, to the hub's control endpoint
-    uint64_t id;                //  this run's publisher id
-    uint64_t sequence;          //  last sequence number sent
-    uint64_t proofs;            //  probes proven so far; makes each nonce new
-    char nonce[40];             //  the probe being proven
+    zsock_t *pub;       //  PUB, to the hub's frontend
+    zsock_t *control;   //  REQ, to the hub's control endpoint
+    uint64_t id;        //  this run's publisher id
+    uint64_t sequence;  //  last sequence number sent
+    uint64_t proofs;    //  probes proven so far; makes each nonce new
+    char nonce[40];     //  the probe being proven
 } publisher_t;
 
 //  Send one event: [topic][header + payload]. Returns 0, or -1 if it could
@@ -44,8 +44,8 @@ static int
 s_send (publisher_t *self, const char *topic, uint64_t sequence, const char *payload)
 {
     uint8_t body[WIRE_HEADER_SIZE + PAYLOAD_MAX];
-    size_t size = wire_event_encode (body, sizeof body, self->id, sequence, payload,
-                                     strlen (payload));
+    size_t size =
+        wire_event_encode (body, sizeof body, self->id, sequence, payload, strlen (payload));
     void *handle = zsock_resolve (self->pub);
     if (zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE) == -1
         || zmq_send (handle, body, size, 0) == -1) {
@@ -74,8 +74,7 @@ s_reply_value (zmsg_t **reply_p, const char *what)
     char *value = zmsg_popstr (*reply_p);
     zmsg_destroy (reply_p);
     if (!status || !value || !streq (status, "OK")) {
-        log_error ("%s: hub answered %s %s", what, status ? status : "nothing",
-                   value ? value : "");
+        log_error ("%s: hub answered %s %s", what, status ? status : "nothing", value ? value : "");
         zstr_free (&value);
     }
     zstr_free (&status);
@@ -87,15 +86,14 @@ s_reply_value (zmsg_t **reply_p, const char *what)
 static int
 s_prove_path (publisher_t *self, const char *when)
 {
-    snprintf (self->nonce, sizeof self->nonce, "%016" PRIx64 "-%" PRIu64, self->id,
-              ++self->proofs);
+    snprintf (self->nonce, sizeof self->nonce, "%016" PRIx64 "-%" PRIu64, self->id, ++self->proofs);
     char timeout[24];
     snprintf (timeout, sizeof timeout, "%" PRIu64, self->cfg->wait_timeout_ms);
     s_send_probe (self);
-    zmsg_t *reply = sock_call (self->control, self->cfg->control,
-                               (int64_t) self->cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS,
-                               HERALD_PROBE_RESEND_MS, s_send_probe, self, "PROBE",
-                               self->nonce, timeout, NULL);
+    zmsg_t *reply =
+        sock_call (self->control, self->cfg->control,
+                   (int64_t) self->cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS,
+                   HERALD_PROBE_RESEND_MS, s_send_probe, self, "PROBE", self->nonce, timeout, NULL);
     char *value = s_reply_value (&reply, "proving the path to the hub");
     if (!value) {
         if (!herald_signal)
@@ -130,18 +128,17 @@ s_wait_subscribers (publisher_t *self)
     snprintf (least, sizeof least, "%" PRIu64, cfg->wait_subscribers);
     snprintf (timeout, sizeof timeout, "%" PRIu64, cfg->wait_timeout_ms);
     log_debug ("waiting for %s subscribers to '%s'", least, cfg->topic);
-    zmsg_t *reply = sock_call (self->control, cfg->control,
-                               (int64_t) cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS, 0,
-                               NULL, NULL, "WAIT", cfg->topic, least, "18446744073709551615",
-                               timeout, NULL);
+    zmsg_t *reply = sock_call (
+        self->control, cfg->control, (int64_t) cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS, 0,
+        NULL, NULL, "WAIT", cfg->topic, least, "18446744073709551615", timeout, NULL);
     if (!reply)
         return -1;
     char *status = zmsg_popstr (reply);
     char *value = zmsg_popstr (reply);
     int rc = status && streq (status, "OK") ? 0 : -1;
     if (rc)
-        log_error ("the hub counted %s of %s subscribers to '%s' within %s ms",
-                   value ? value : "?", least, cfg->topic, timeout);
+        log_error ("the hub counted %s of %s subscribers to '%s' within %s ms", value ? value : "?",
+                   least, cfg->topic, timeout);
     zstr_free (&status);
     zstr_free (&value);
     zmsg_destroy (&reply);

@@ -9,24 +9,19 @@
 
 //  hub.c: forward events from publishers to subscribers, count subscribers,
 //  answer control requests.
-int
-    hub_main (const config_t *cfg);
+int hub_main (const config_t *cfg);
 
 //  publisher.c: prove the path to the hub, wait for subscribers, publish.
-int
-    publisher_main (const config_t *cfg);
+int publisher_main (const config_t *cfg);
 
 //  subscriber.c: subscribe, read, tell the story, leave.
-int
-    subscriber_main (const config_t *cfg);
+int subscriber_main (const config_t *cfg);
 
 //  stats.c: print the hub's counters, or wait for a topic's count.
-int
-    stats_main (const config_t *cfg);
+int stats_main (const config_t *cfg);
 
 //  demo.c: fork and exec the other roles, supervise them, reap them. Never
 //  touches ZeroMQ. argv0 is how this binary was started.
-int
-    demo_main (const config_t *cfg, const char *argv0);
+int demo_main (const config_t *cfg, const char *argv0);
 
 #endif

@@ -39,18 +39,15 @@ stats_main (const config_t *cfg)
         if (status && value && streq (status, "OK")) {
             printf ("%s\n", value);
             rc = HERALD_EXIT_OK;
-        }
-        else if (status && value && streq (status, "TIMEOUT"))
-            log_error ("'%s' has %s subscribers, not %s, after %s ms", cfg->topic, value,
-                       expect, timeout);
+        } else if (status && value && streq (status, "TIMEOUT"))
+            log_error ("'%s' has %s subscribers, not %s, after %s ms", cfg->topic, value, expect,
+                       timeout);
         else
-            log_error ("the hub answered %s %s", status ? status : "nothing",
-                       value ? value : "");
+            log_error ("the hub answered %s %s", status ? status : "nothing", value ? value : "");
         zstr_free (&status);
         zstr_free (&value);
         zmsg_destroy (&reply);
-    }
-    else if (herald_signal)
+    } else if (herald_signal)
         rc = herald_signal_exit_code ();
     zsock_destroy (&client);
     return rc;

@@ -24,8 +24,8 @@
 
 typedef struct {
     uint64_t publisher;
-    uint64_t last;              //  last sequence number seen
-    int64_t seen;               //  when, for replacing the oldest
+    uint64_t last;  //  last sequence number seen
+    int64_t seen;   //  when, for replacing the oldest
 } stream_t;
 
 typedef struct {
@@ -34,8 +34,8 @@ typedef struct {
     zsock_t *sub;
     stream_t streams[STREAMS_MAX];
     size_t stream_count;
-    uint64_t received;          //  messages read, TERMINATE included
-    uint64_t lost;              //  sequence numbers skipped
+    uint64_t received;  //  messages read, TERMINATE included
+    uint64_t lost;      //  sequence numbers skipped
 } subscriber_t;
 
 //  Follow the publisher's sequence: warn about any gap.
@@ -52,18 +52,15 @@ s_follow (subscriber_t *self, const wire_event_t *event)
     if (!stream) {
         //  The first event seen from a publisher opens its stream: a
         //  subscriber that joins late has missed nothing it was counted for.
-        stream = self->stream_count < STREAMS_MAX ? &self->streams[self->stream_count++]
-                                                  : oldest;
+        stream = self->stream_count < STREAMS_MAX ? &self->streams[self->stream_count++] : oldest;
         *stream = (stream_t){event->publisher, event->sequence, 0};
-    }
-    else if (event->sequence > stream->last + 1) {
+    } else if (event->sequence > stream->last + 1) {
         uint64_t missed = event->sequence - stream->last - 1;
         self->lost += missed;
-        log_warn ("%s lost %" PRIu64 " events from publisher %016" PRIx64
-                  " (sequence %" PRIu64 "..%" PRIu64 ")",
+        log_warn ("%s lost %" PRIu64 " events from publisher %016" PRIx64 " (sequence %" PRIu64
+                  "..%" PRIu64 ")",
                   self->name, missed, event->publisher, stream->last + 1, event->sequence - 1);
-    }
-    else if (event->sequence <= stream->last)
+    } else if (event->sequence <= stream->last)
         log_warn ("%s got sequence %" PRIu64 " after %" PRIu64 " from publisher %016" PRIx64,
                   self->name, event->sequence, stream->last, event->publisher);
     stream->last = event->sequence;
@@ -75,8 +72,7 @@ static void
 s_tell (subscriber_t *self, const wire_event_t *event)
 {
     char text[256];
-    size_t size = event->payload_size < sizeof text - 1 ? event->payload_size
-                                                        : sizeof text - 1;
+    size_t size = event->payload_size < sizeof text - 1 ? event->payload_size : sizeof text - 1;
     for (size_t index = 0; index < size; index++)
         text[index] = isprint (event->payload[index]) ? (char) event->payload[index] : '.';
     text[size] = 0;
@@ -97,7 +93,7 @@ s_read (subscriber_t *self)
         rc = -1;
     else if (zmq_msg_more (&topic) && zmq_msg_recv (&body, handle, 0) == -1)
         rc = -1;
-    while (rc == 0 && zmq_msg_more (&body))     //  frames we do not know
+    while (rc == 0 && zmq_msg_more (&body))  //  frames we do not know
         zmq_msg_recv (&body, handle, 0);
     if (rc) {
         if (zmq_errno () != EINTR)
@@ -192,8 +188,8 @@ subscriber_main (const config_t *cfg)
         zsock_set_subscribe (self->sub, cfg->topic);
         zsock_set_subscribe (self->sub, HERALD_TERMINATE);
         rc = s_run (self);
-        log_line (self->lost ? 'W' : 'D', "%s read %" PRIu64 " messages, lost %" PRIu64,
-                  self->name, self->received, self->lost);
+        log_line (self->lost ? 'W' : 'D', "%s read %" PRIu64 " messages, lost %" PRIu64, self->name,
+                  self->received, self->lost);
     }
     zsock_destroy (&self->sub);
     free (self);

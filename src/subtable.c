@@ -154,9 +154,9 @@ subtable_test (bool verbose)
     assert (subtable_apply (table, SUB ("TERMINATE")) == 0);
     assert (subtable_apply (table, SUB ("")) == 0);
     assert (subtable_apply (table, SUB ("ev")) == 0);
-    assert (subtable_count (table, "event", 5) == 4);       //  event x2, "", ev
-    assert (subtable_count (table, "events", 6) == 4);      //  prefix matching
-    assert (subtable_count (table, "eve", 3) == 2);         //  "", ev
+    assert (subtable_count (table, "event", 5) == 4);   //  event x2, "", ev
+    assert (subtable_count (table, "events", 6) == 4);  //  prefix matching
+    assert (subtable_count (table, "eve", 3) == 2);     //  "", ev
     assert (subtable_count (table, "TERMINATE", 9) == 2);
     assert (subtable_count (table, "", 0) == 1);
     assert (subtable_total (table) == 5);
@@ -173,7 +173,11 @@ subtable_test (bool verbose)
     assert (subtable_total (table) == 3);
 
     //  Binary prefixes are kept exactly and escaped in JSON.
-    assert (subtable_apply (table, "\x01" "a\0b", 4) == 0);
+    assert (subtable_apply (table,
+                            "\x01"
+                            "a\0b",
+                            4)
+            == 0);
     assert (subtable_count (table, "a\0bc", 4) == 1);
     assert (subtable_count (table, "a\0c", 3) == 0);
     char *text = NULL;
@@ -190,7 +194,7 @@ subtable_test (bool verbose)
         int size = snprintf (topic, sizeof topic, "\x01t%d", index);
         assert (subtable_apply (table, topic, (size_t) size) == 0);
     }
-    assert (subtable_count (table, "t99", 3) == 2);     //  t9 and t99
+    assert (subtable_count (table, "t99", 3) == 2);  //  t9 and t99
     assert (subtable_total (table) == 104);
 
     subtable_destroy (&table);

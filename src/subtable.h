@@ -18,33 +18,26 @@
 typedef struct _subtable_t subtable_t;
 
 //  Create an empty table; the caller owns it. NULL if out of memory.
-subtable_t *
-    subtable_new (void);
+subtable_t *subtable_new (void);
 
 //  Destroy the table; safe on NULL, nulls the caller's pointer.
-void
-    subtable_destroy (subtable_t **self_p);
+void subtable_destroy (subtable_t **self_p);
 
 //  Apply one XPUB message: byte 1 then a prefix subscribes, byte 0 then a
 //  prefix unsubscribes. Returns 0, or -1 (table unchanged) if the message is
 //  neither, unsubscribes what is not subscribed, or memory runs out.
-int
-    subtable_apply (subtable_t *self, const void *message, size_t size);
+int subtable_apply (subtable_t *self, const void *message, size_t size);
 
 //  Subscribers the topic reaches.
-uint64_t
-    subtable_count (subtable_t *self, const void *topic, size_t size);
+uint64_t subtable_count (subtable_t *self, const void *topic, size_t size);
 
 //  All subscriptions held.
-uint64_t
-    subtable_total (subtable_t *self);
+uint64_t subtable_total (subtable_t *self);
 
 //  Write the table as a JSON object, prefix -> count.
-void
-    subtable_json (subtable_t *self, FILE *out);
+void subtable_json (subtable_t *self, FILE *out);
 
 //  Self test.
-void
-    subtable_test (bool verbose);
+void subtable_test (bool verbose);
 
 #endif

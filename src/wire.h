@@ -44,7 +44,7 @@
 typedef struct {
     uint64_t publisher;
     uint64_t sequence;
-    const uint8_t *payload;     //  points into the decoded body
+    const uint8_t *payload;  //  points into the decoded body
     size_t payload_size;
 } wire_event_t;
 
@@ -52,47 +52,39 @@ typedef enum { WIRE_PING, WIRE_COUNT, WIRE_WAIT, WIRE_PROBE, WIRE_STATS } wire_v
 
 typedef struct {
     wire_verb_t verb;
-    const uint8_t *topic;       //  COUNT, WAIT: points into the request
+    const uint8_t *topic;  //  COUNT, WAIT: points into the request
     size_t topic_size;
-    uint64_t min, max;          //  WAIT
-    uint64_t timeout_ms;        //  WAIT, PROBE
-    const uint8_t *nonce;       //  PROBE: points into the request
+    uint64_t min, max;     //  WAIT
+    uint64_t timeout_ms;   //  WAIT, PROBE
+    const uint8_t *nonce;  //  PROBE: points into the request
     size_t nonce_size;
 } wire_request_t;
 
 //  Write an event body into buffer. Returns its size, or 0 if buffer is
 //  too small.
-size_t
-    wire_event_encode (uint8_t *buffer, size_t size, uint64_t publisher, uint64_t sequence,
-                       const void *payload, size_t payload_size);
+size_t wire_event_encode (uint8_t *buffer, size_t size, uint64_t publisher, uint64_t sequence,
+                          const void *payload, size_t payload_size);
 
 //  Parse an event body. Returns 0, or -1 if it is not a herald event.
-int
-    wire_event_decode (const void *body, size_t size, wire_event_t *event);
+int wire_event_decode (const void *body, size_t size, wire_event_t *event);
 
 //  True if the topic is one of the hub's own ($herald...).
-bool
-    wire_topic_is_reserved (const void *topic, size_t size);
+bool wire_topic_is_reserved (const void *topic, size_t size);
 
 //  Parse size bytes of decimal digits (no sign, no spaces) into value,
 //  within min..max. Returns 0, or -1 on anything else.
-int
-    wire_parse_u64 (const void *text, size_t size, uint64_t min, uint64_t max,
-                    uint64_t *value);
+int wire_parse_u64 (const void *text, size_t size, uint64_t min, uint64_t max, uint64_t *value);
 
 //  Parse a control request given as frames. Returns 0, or -1 with a
 //  one-line reason in error.
-int
-    wire_request_parse (size_t frames, const uint8_t *const data[], const size_t sizes[],
+int wire_request_parse (size_t frames, const uint8_t *const data[], const size_t sizes[],
                         wire_request_t *request, char *error, size_t error_size);
 
 //  Write bytes as a JSON string literal, escaping what JSON requires and
 //  any byte that is not printable ASCII.
-void
-    wire_json_string (FILE *out, const void *data, size_t size);
+void wire_json_string (FILE *out, const void *data, size_t size);
 
 //  Self test.
-void
-    wire_test (bool verbose);
+void wire_test (bool verbose);
 
 #endif

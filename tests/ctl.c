@@ -12,7 +12,8 @@ int
 main (int argc, char *argv[])
 {
     if (argc < 2) {
-        fprintf (stderr, "usage: herald_ctl ENDPOINT [--dealer] [--timeout MS] [--big N] FRAME...\n");
+        fprintf (stderr,
+                 "usage: herald_ctl ENDPOINT [--dealer] [--timeout MS] [--big N] FRAME...\n");
         return 64;
     }
     bool dealer = false;
@@ -29,8 +30,7 @@ main (int argc, char *argv[])
             memset (big, 'x', size);
             zmsg_addmem (request, big, size);
             free (big);
-        }
-        else
+        } else
             zmsg_addstr (request, argv[index]);
     }
     zsock_t *client = zsock_new (dealer ? ZMQ_DEALER : ZMQ_REQ);
@@ -53,8 +53,7 @@ main (int argc, char *argv[])
             }
             zmsg_destroy (&reply);
             rc = 0;
-        }
-        else
+        } else
             fprintf (stderr, "herald_ctl: no reply from %s within %d ms\n", argv[1], timeout);
     }
     zmsg_destroy (&request);
