@@ -47,6 +47,15 @@
 //  at the cost of at most 100,000 x message size of memory per slow peer.
 #define HERALD_HWM_DEFAULT 100000
 
+//  The hub pings each subscriber's connection this often (ZMTP heartbeats)
+//  and drops one that has not answered for HERALD_HEARTBEAT_MISSES pings:
+//  a subscriber that is stopped or cut off without a FIN leaves the count
+//  within about 3 s. Only the hub's backend pings, and its receive queue
+//  holds only subscriptions, never full: libzmq 4.3.4 can assert when a
+//  heartbeating socket's receive queue is full (libzmq issues 3937, 4767).
+#define HERALD_HEARTBEAT_DEFAULT_MS 1000
+#define HERALD_HEARTBEAT_MISSES     3
+
 //  While waiting for its probe to be seen, a publisher resends it this often:
 //  a PUB socket drops silently until the hub's subscription reaches it, so
 //  the probe is repeated until one arrives. Short, because it bounds how

@@ -68,6 +68,8 @@ static const option_t s_options[] = {
      "exit once TERMINATE has passed and subscribers and publishers have left"},
     {"drain-timeout", KIND_NUMBER, ROLE_HUB, AT (drain_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
      "with --exit-on-terminate: milliseconds to wait for them to leave"},
+    {"heartbeat", KIND_NUMBER, ROLE_HUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
+     "milliseconds between pings to each subscriber; 3 unanswered drop it (0: off)"},
     {"expect", KIND_NUMBER, ROLE_STATS, AT (expect), AT (expect_given), 0, 1000000,
      "with --topic: wait until the count equals this (exit 69 at --wait-timeout)"},
     {"verbose", KIND_FLAG, ALL_ROLES, AT (verbose), NO_GIVEN, 0, 0, "log debug lines"},
@@ -114,6 +116,7 @@ s_set_defaults (config_t *cfg, role_t role)
     cfg->subscribers = HERALD_DEMO_SUBSCRIBERS;
     cfg->hwm = HERALD_HWM_DEFAULT;
     cfg->drain_timeout_ms = HERALD_DRAIN_TIMEOUT_DEFAULT_MS;
+    cfg->heartbeat_ms = HERALD_HEARTBEAT_DEFAULT_MS;
     cfg->terminate = true;
 }
 

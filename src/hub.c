@@ -381,7 +381,7 @@ s_monitor_new (void *handle, const char *what)
         log_error ("cannot monitor the %s: %s", what, zmq_strerror (zmq_errno ()));
         return NULL;
     }
-    return sock_new (ZMQ_PAIR, endpoint, false, HERALD_HWM_DEFAULT, -1, "monitor");
+    return sock_new (ZMQ_PAIR, endpoint, false, &(sock_options_t){0}, "monitor");
 }
 
 //  Read one monitor event into a connection count. The event is two frames:
@@ -408,14 +408,19 @@ static int
 s_open (hub_t *self)
 {
     const config_t *cfg = self->cfg;
-    self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, cfg->hwm, -1, "frontend");
+    self->frontend =
+        sock_new (ZMQ_XSUB, cfg->frontend, true, &(sock_options_t){.hwm = cfg->hwm}, "frontend");
     if (!self->frontend)
         return -1;
-    self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, cfg->hwm, -1, "backend");
+    self->backend = sock_new (
+        ZMQ_XPUB, cfg->backend, true,
+        &(sock_options_t){.hwm = cfg->hwm, .heartbeat_ms = (int) cfg->heartbeat_ms}, "backend");
     if (!self->backend)
         return -1;
-    self->control = sock_new (ZMQ_ROUTER, cfg->control, true, HERALD_CONTROL_HWM,
-                              HERALD_CONTROL_MAX_MSG, "control");
+    self->control =
+        sock_new (ZMQ_ROUTER, cfg->control, true,
+                  &(sock_options_t){.hwm = HERALD_CONTROL_HWM, .max_frame = HERALD_CONTROL_MAX_MSG},
+                  "control");
     if (!self->control)
         return -1;
     zsock_set_xpub_verboser (self->backend, 1);

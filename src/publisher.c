@@ -189,8 +189,9 @@ publisher_main (const config_t *cfg)
     publisher_t self = {.cfg = cfg};
     if (getrandom (&self.id, sizeof self.id, 0) != sizeof self.id)
         self.id = (uint64_t) zclock_time () << 20 ^ (uint64_t) getpid ();
-    self.pub = sock_new (ZMQ_PUB, cfg->frontend, false, cfg->hwm, -1, "publisher");
-    self.control = sock_new (ZMQ_REQ, cfg->control, false, cfg->hwm, -1, "control client");
+    self.pub =
+        sock_new (ZMQ_PUB, cfg->frontend, false, &(sock_options_t){.hwm = cfg->hwm}, "publisher");
+    self.control = sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){0}, "control client");
     int rc = HERALD_EXIT_UNAVAILABLE;
     if (self.pub && self.control) {
         //  Never drop at our own socket: if the queue to the hub is full,

@@ -7,7 +7,7 @@
 #include <stdarg.h>
 
 zsock_t *
-sock_new (int type, const char *endpoint, bool bind, uint64_t hwm, int64_t max_frame,
+sock_new (int type, const char *endpoint, bool bind, const sock_options_t *options,
           const char *what)
 {
     zsock_t *sock = zsock_new (type);
@@ -15,11 +15,19 @@ sock_new (int type, const char *endpoint, bool bind, uint64_t hwm, int64_t max_f
         log_error ("cannot create %s socket: %s", what, zmq_strerror (zmq_errno ()));
         return NULL;
     }
-    zsock_set_sndhwm (sock, (int) hwm);
-    zsock_set_rcvhwm (sock, (int) hwm);
-    zsock_set_linger (sock, 0);
     //  Options that shape connections must be set before bind or connect.
-    zmq_setsockopt (zsock_resolve (sock), ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame);
+    if (options->hwm) {
+        zsock_set_sndhwm (sock, (int) options->hwm);
+        zsock_set_rcvhwm (sock, (int) options->hwm);
+    }
+    zsock_set_linger (sock, 0);
+    if (options->max_frame)
+        zsock_set_maxmsgsize (sock, (int) options->max_frame);
+    if (options->heartbeat_ms) {
+        zsock_set_heartbeat_ivl (sock, options->heartbeat_ms);
+        zsock_set_heartbeat_timeout (sock, HERALD_HEARTBEAT_MISSES * options->heartbeat_ms);
+        zsock_set_heartbeat_ttl (sock, HERALD_HEARTBEAT_MISSES * options->heartbeat_ms);
+    }
     int rc = bind ? zsock_bind (sock, "%s", endpoint) : zsock_connect (sock, "%s", endpoint);
     if (rc == -1) {
         log_error ("cannot %s %s to %s: %s", bind ? "bind" : "connect", what, endpoint,

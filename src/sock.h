@@ -6,11 +6,17 @@
 
 #include <czmq.h>
 
-//  Make a socket of the given type with herald's options (send and receive
-//  high-water marks of hwm messages, no linger, frames of at most
-//  max_frame bytes, -1 for no limit) and bind or connect it to endpoint. On failure, logs one line
-//  naming what and the endpoint, and returns NULL. The caller owns the socket.
-zsock_t *sock_new (int type, const char *endpoint, bool bind, uint64_t hwm, int64_t max_frame,
+//  Options of a socket; zero means libzmq's default, or none.
+typedef struct {
+    uint64_t hwm;       //  send and receive high-water marks, in messages
+    int64_t max_frame;  //  largest frame accepted, bytes; a peer over it is dropped
+    int heartbeat_ms;   //  ZMTP ping interval; a peer silent for 3 of them is dropped
+} sock_options_t;
+
+//  Make a socket of the given type with herald's options (and no linger),
+//  then bind or connect it to endpoint. On failure, logs one line naming
+//  what and the endpoint, and returns NULL. The caller owns the socket.
+zsock_t *sock_new (int type, const char *endpoint, bool bind, const sock_options_t *options,
                    const char *what);
 
 //  Called by sock_call every tick_ms while it waits.

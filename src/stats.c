@@ -15,7 +15,8 @@
 int
 stats_main (const config_t *cfg)
 {
-    zsock_t *client = sock_new (ZMQ_REQ, cfg->control, false, cfg->hwm, -1, "control client");
+    zsock_t *client =
+        sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){0}, "control client");
     if (!client)
         return HERALD_EXIT_UNAVAILABLE;
     char expect[24], timeout[24];

@@ -183,7 +183,8 @@ subscriber_main (const config_t *cfg)
         snprintf (self->name, sizeof self->name, "sub-%s-%d", host, (int) getpid ());
     }
     int rc = HERALD_EXIT_UNAVAILABLE;
-    self->sub = sock_new (ZMQ_SUB, cfg->backend, false, cfg->hwm, -1, "subscriber");
+    self->sub =
+        sock_new (ZMQ_SUB, cfg->backend, false, &(sock_options_t){.hwm = cfg->hwm}, "subscriber");
     if (self->sub) {
         zsock_set_subscribe (self->sub, cfg->topic);
         zsock_set_subscribe (self->sub, HERALD_TERMINATE);

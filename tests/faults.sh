@@ -1,0 +1,58 @@
+# faults: herald keeps its counts and its promises through faults.
+#   - a subscriber that stops answering while its connection stays open
+#     (SIGSTOP) leaves the count within the heartbeat's dead-peer time, and
+#     comes back when it resumes;
+#   - the hub killed with SIGKILL and started again on the same endpoints:
+#     subscribers reconnect and resubscribe, counts recover exactly, and a
+#     publisher's events reach every subscriber;
+#   - a publisher killed mid-stream: hub and subscribers carry on, and a new
+#     publisher's events arrive, with no gap reported.
+. "$(dirname "$0")/lib.sh"
+
+HEARTBEAT=${FAULTS_HEARTBEAT:-500}
+start_hub --heartbeat "$HEARTBEAT"
+for name in s1 s2; do
+    start $name "$HERALD" sub --backend "$BACKEND" --name $name --idle-timeout 30000
+done
+expect_count event 2
+
+# Stopped: pings go unanswered, the hub drops the connection.
+kill -STOP "$(pid_of s2)"
+expect_count event 1 $((HEARTBEAT * 4 + 1000))
+kill -CONT "$(pid_of s2)"
+expect_count event 2 5000
+
+# The hub dies and comes back on the same endpoints.
+kill -KILL "$(pid_of hub)"
+finish hub 137
+start_hub --heartbeat "$HEARTBEAT"
+expect_count event 2 5000
+start pub1 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3 --interval 0 \
+    --no-terminate --wait-subscribers 2
+finish pub1 0
+
+# A publisher killed mid-stream, then another that finishes the run.
+start pub2 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 100000 \
+    --interval 1 --no-terminate --wait-subscribers 2
+kill -KILL "$(pid_of pub2)"
+finish pub2 137
+start pub3 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 2 --interval 0 \
+    --wait-subscribers 2
+finish pub3 0
+for name in s1 s2; do
+    finish $name 0
+    # pub1's three events, some of pub2's, then pub3's two and TERMINATE.
+    awk -v name=$name '
+        $0 == name " got message: THIS IS EVENT-1" { ones++ }
+        END { if (ones < 2) { print name ": " ones " EVENT-1 lines"; exit 1 } }
+    ' "$TMP/$name.out" >&2 || fail "$name did not hear every publisher"
+    tail -n 3 "$TMP/$name.out" | cmp -s - <(printf '%s\n' "$name got message: THIS IS EVENT-2" \
+        "$name got message: TERMINATE" "$name is terminating!") \
+        || fail "$name did not end with pub3's events: $(tail -n 3 "$TMP/$name.out")"
+    ! grep -q "lost" "$TMP/$name.err" || fail "$name reported a gap: $(cat "$TMP/$name.err")"
+done
+expect_count event 0
+
+kill -TERM "$(pid_of hub)"
+finish hub 0 5
+echo "faults: stopped subscriber dropped and back, hub restarted, publisher killed"
