@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP      := $(BUILD)/CMakeCache.txt
 ARGS       ?=
 
-.PHONY: all deps build run test bench check-format format clean
+.PHONY: all deps build run test test-sanitize bench check-format format clean
 
 all: build
 
@@ -27,6 +27,13 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(ARGS)
 
+# The whole suite again, built with AddressSanitizer and UBSan (fewer
+# no-loss rounds: the sanitizers slow every process down).
+test-sanitize: deps
+	cmake -S . -B $(BUILD)-asan -DHERALD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && NOLOSS_ROUNDS=6 ctest --output-on-failure -j $(JOBS) -E 'containers|format|bench' $(ARGS)
+
 # Side-by-side throughput and latency: writes docs/bench.md and docs/bench.png.
 bench: build
 	$(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out docs $(ARGS)
@@ -38,4 +45,4 @@ check-format:
 	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan

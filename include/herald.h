@@ -80,6 +80,12 @@
 //  this long by default for its subscribers to leave.
 #define HERALD_DRAIN_TIMEOUT_DEFAULT_MS 10000
 
+//  The largest frame the hub accepts from a publisher or subscriber; a peer
+//  that sends a larger one is disconnected, alone. libzmq checks a frame's
+//  announced size before it allocates, so without a limit a few bytes of
+//  garbage announcing an 8 EiB frame make it try to allocate that much.
+#define HERALD_MAX_MESSAGE_DEFAULT (1024 * 1024)
+
 //  Control requests larger than this are refused by libzmq (the peer is
 //  disconnected), so a hostile client cannot make the hub allocate freely.
 #define HERALD_CONTROL_MAX_MSG 4096

@@ -68,6 +68,8 @@ static const option_t s_options[] = {
      "exit once TERMINATE has passed and subscribers and publishers have left"},
     {"drain-timeout", KIND_NUMBER, ROLE_HUB, AT (drain_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
      "with --exit-on-terminate: milliseconds to wait for them to leave"},
+    {"max-message-size", KIND_NUMBER, ROLE_HUB, AT (max_message_size), NO_GIVEN, 1,
+     (uint64_t) INT32_MAX, "largest frame in bytes; a peer sending a larger one is disconnected"},
     {"heartbeat", KIND_NUMBER, ROLE_HUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
      "milliseconds between pings to each subscriber; 3 unanswered drop it (0: off)"},
     {"expect", KIND_NUMBER, ROLE_STATS, AT (expect), AT (expect_given), 0, 1000000,
@@ -117,6 +119,7 @@ s_set_defaults (config_t *cfg, role_t role)
     cfg->hwm = HERALD_HWM_DEFAULT;
     cfg->drain_timeout_ms = HERALD_DRAIN_TIMEOUT_DEFAULT_MS;
     cfg->heartbeat_ms = HERALD_HEARTBEAT_DEFAULT_MS;
+    cfg->max_message_size = HERALD_MAX_MESSAGE_DEFAULT;
     cfg->terminate = true;
 }
 

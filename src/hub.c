@@ -408,13 +408,14 @@ static int
 s_open (hub_t *self)
 {
     const config_t *cfg = self->cfg;
-    self->frontend =
-        sock_new (ZMQ_XSUB, cfg->frontend, true, &(sock_options_t){.hwm = cfg->hwm}, "frontend");
+    //  Publishers and subscribers share the frame limit; only subscribers
+    //  are pinged (see HERALD_HEARTBEAT_DEFAULT_MS for why).
+    sock_options_t options = {.hwm = cfg->hwm, .max_frame = (int64_t) cfg->max_message_size};
+    self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, &options, "frontend");
     if (!self->frontend)
         return -1;
-    self->backend = sock_new (
-        ZMQ_XPUB, cfg->backend, true,
-        &(sock_options_t){.hwm = cfg->hwm, .heartbeat_ms = (int) cfg->heartbeat_ms}, "backend");
+    options.heartbeat_ms = (int) cfg->heartbeat_ms;
+    self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, &options, "backend");
     if (!self->backend)
         return -1;
     self->control =

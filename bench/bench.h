@@ -1,0 +1,159 @@
+/*  bench.h - herald_bench: herald's hub side by side with the alternatives.
+
+    One run is one system (direct PUB->SUB, a zmq_proxy hub, herald's hub,
+    Redis, NATS) at one fan-out, in one mode (throughput, latency, time to
+    ready). The driver (bench.c) starts the system's server process, lets a
+    backend (bench_zmq.c, bench_redis.c, bench_nats.c) connect the publisher
+    and the subscribers and prove they are ready, publishes, and waits until
+    every subscriber has every message or the run times out. The sink
+    (bench_util.c) counts what each subscriber received; report.c turns the
+    samples into docs/bench.md and docs/bench.png. */
+
+#ifndef HERALD_BENCH_H_INCLUDED
+#define HERALD_BENCH_H_INCLUDED
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+//  The event every system carries: topic "event", a herald header (18
+//  bytes) and 100 bytes of payload, whose first 8 bytes are the send time
+//  in latency runs.
+#define BENCH_TOPIC        "event"
+#define BENCH_PAYLOAD_SIZE 100
+#define BENCH_BODY_MAX     (18 + BENCH_PAYLOAD_SIZE)
+
+//  Warm-up topic for the systems with no subscriber count (direct and
+//  zmq_proxy): the publisher repeats it until every subscriber has seen one.
+#define BENCH_WARM_TOPIC "$warm"
+
+//  Queue limit for every ZeroMQ socket on the data path and for the hubs:
+//  above any run's message count, so that nothing is ever dropped.
+#define BENCH_HWM 10000000
+
+//  How often a publisher repeats a warm-up message or a herald probe while
+//  it waits for one to arrive; the same for every system.
+#define BENCH_RESEND_MS 1
+
+//  A run gives up when no subscriber has received anything for this long
+//  after the publisher finished, and reports what was lost.
+#define BENCH_IDLE_MS 5000
+//  How long a server and the clients may take to be ready.
+#define BENCH_READY_TIMEOUT_MS 15000
+
+typedef enum { SYS_DIRECT, SYS_PROXY, SYS_HERALD, SYS_REDIS, SYS_NATS } sys_kind_t;
+typedef enum { MODE_THROUGHPUT, MODE_LATENCY, MODE_READY } bench_mode_t;
+
+//  What every subscriber of one run received. Written by the receiving
+//  threads, read by the driver.
+typedef struct {
+    int subscribers;
+    uint64_t expected;              //  events per subscriber
+    _Atomic uint64_t *received;     //  per subscriber
+    uint64_t *next_sequence;        //  per subscriber, owned by its receiver
+    _Atomic uint64_t disorder;      //  events out of sequence
+    _Atomic int complete;           //  subscribers that have every event
+    _Atomic int ready;              //  subscribers that proved they are ready
+    _Atomic int failed;             //  subscribers whose connection broke
+    _Atomic int64_t last_ns;        //  time of the last delivery
+    _Atomic int64_t done_ns;        //  when the last subscriber completed
+    //  Latency runs: one-way latency of subscriber 0's events, ns
+    int64_t *latency;
+    size_t latency_count, latency_cap;
+    uint64_t latency_skip;          //  the first events warm the path up
+    pthread_mutex_t lock;
+    pthread_cond_t changed;         //  ready or complete changed
+} sink_t;
+
+struct run_s;
+
+//  A backend connects one system's clients. open () makes the subscribers
+//  and the publisher and returns once the publisher's events are sure to
+//  reach every subscriber; publish () sends one event; flush () returns once
+//  everything published has left the publisher; close () tears down.
+typedef struct {
+    int (*open) (struct run_s *run);
+    int (*publish) (struct run_s *run, const uint8_t *body, size_t size);
+    int (*flush) (struct run_s *run);
+    void (*close) (struct run_s *run);
+} backend_t;
+
+//  One run of one system.
+typedef struct run_s {
+    sys_kind_t kind;
+    bench_mode_t mode;
+    int subscribers;
+    uint64_t messages;              //  events to publish
+    int rate;                       //  events per second, 0 for as fast as possible
+    int port;                       //  first of the ports this run may use
+    pid_t hub;                      //  the server process, 0 for direct
+    sink_t sink;
+    void *state;                    //  the backend's
+    char error[256];                //  why the run failed
+} run_t;
+
+extern const backend_t bench_zmq_backend;
+#ifdef HERALD_BENCH_REDIS
+extern const backend_t bench_redis_backend;
+#endif
+#ifdef HERALD_BENCH_NATS
+extern const backend_t bench_nats_backend;
+#endif
+
+//  bench_util.c: the sink
+int
+    sink_init (sink_t *self, int subscribers, uint64_t expected, size_t latency_cap,
+               uint64_t latency_skip);
+void
+    sink_destroy (sink_t *self);
+//  One event reached subscriber index: check its sequence, count it, take
+//  its latency. Safe from one thread per subscriber at a time.
+void
+    sink_deliver (sink_t *self, int index, const void *body, size_t size);
+//  Subscriber index is ready, or its connection broke.
+void
+    sink_set_ready (sink_t *self, int index);
+void
+    sink_set_failed (sink_t *self, int index);
+//  Wait until count (ready or complete) reaches target or ms pass; true if
+//  it did.
+bool
+    sink_wait_ready (sink_t *self, int target, int ms);
+bool
+    sink_wait_complete (sink_t *self, int ms);
+uint64_t
+    sink_delivered (sink_t *self);
+
+//  bench_util.c: clocks, processes, /proc
+int64_t
+    bench_now_ns (void);
+void
+    run_fail (run_t *run, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+//  Start argv[0] with stdout and stderr appended to log_path. Returns the
+//  pid, or -1 (errno set).
+pid_t
+    proc_spawn (char *const argv[], const char *log_path);
+//  Wait until a TCP connection to 127.0.0.1:port is accepted, or pid dies,
+//  or ms pass. Returns 0 once it accepted.
+int
+    proc_wait_port (pid_t pid, int port, int ms);
+//  Stop pid with SIGTERM, then SIGKILL after ms, and reap it. Returns its
+//  wait status, or -1.
+int
+    proc_stop (pid_t pid, int ms);
+//  CPU seconds (user + system, all threads) of pid; -1 if unknown.
+double
+    proc_cpu_seconds (pid_t pid);
+//  A field of /proc/pid/status in kB (VmRSS, VmHWM); 0 if unknown.
+uint64_t
+    proc_status_kb (pid_t pid, const char *field);
+
+//  bench_zmq.c: the zmq_proxy hub, run as "herald_bench --zmq-proxy F B HWM".
+int
+    bench_zmq_proxy_main (const char *frontend, const char *backend, int hwm);
+
+#endif

@@ -1,0 +1,423 @@
+/*  bench_zmq.c - the ZeroMQ clients for three systems, and the zmq_proxy
+    hub.
+
+    direct     the publisher's PUB binds, the SUBs connect to it: no hub, the
+               fastest a ZeroMQ publisher can reach its subscribers here.
+    zmq_proxy  a child process runs zmq_proxy (XSUB, XPUB): what a hub that
+               just forwards gets.
+    herald     herald's hub, started by the driver.
+
+    The same two frames travel in all three: [event][herald header +
+    payload]. The publisher's PUB has ZMQ_XPUB_NODROP and every queue holds
+    BENCH_HWM messages, so nothing is dropped. The subscribers are SUB
+    sockets in one thread with their own context; the publisher runs in the
+    driver's thread with another.
+
+    Readiness is proven, never slept on: herald's publisher proves its path
+    with PROBE and waits until the hub's WAIT counts every subscriber, as
+    src/publisher.c does; direct and zmq_proxy have no count, so the
+    publisher repeats a warm-up message until every subscriber has seen one
+    (its subscription to the event topic went before it on the same path). */
+
+#include "bench.h"
+#include "herald.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+//  Messages one subscriber reads before the others get their turn.
+#define DRAIN_BATCH 256
+
+typedef struct {
+    run_t *run;
+    void *pub_context, *sub_context;
+    void *pub, *control;
+    void **subs;
+    zmq_pollitem_t *items;
+    bool *warm;                 //  per subscriber: has seen a warm-up message
+    pthread_t thread;
+    bool thread_started;
+    _Atomic bool stop;
+} zstate_t;
+
+static void
+s_endpoint (char *out, size_t size, int port)
+{
+    snprintf (out, size, "tcp://127.0.0.1:%d", port);
+}
+
+static int
+s_set (run_t *run, void *socket, int option, const void *value, size_t size, const char *what)
+{
+    if (zmq_setsockopt (socket, option, value, size) == 0)
+        return 0;
+    run_fail (run, "cannot set %s: %s", what, zmq_strerror (zmq_errno ()));
+    return -1;
+}
+
+static int
+s_set_int (run_t *run, void *socket, int option, int value, const char *what)
+{
+    return s_set (run, socket, option, &value, sizeof value, what);
+}
+
+//  Read everything subscriber index has ready, up to a batch.
+static void
+s_drain (zstate_t *self, int index, zmq_msg_t *topic, zmq_msg_t *body)
+{
+    sink_t *sink = &self->run->sink;
+    void *socket = self->subs[index];
+    for (int count = 0; count < DRAIN_BATCH; count++) {
+        if (zmq_msg_recv (topic, socket, ZMQ_DONTWAIT) == -1)
+            return;
+        if (!zmq_msg_more (topic) || zmq_msg_recv (body, socket, 0) == -1) {
+            atomic_fetch_add (&sink->disorder, 1);
+            continue;
+        }
+        const char *data = zmq_msg_data (topic);
+        if (zmq_msg_size (topic) > 0 && data[0] == BENCH_WARM_TOPIC[0]) {
+            if (!self->warm[index]) {
+                self->warm[index] = true;
+                sink_set_ready (sink, index);
+            }
+        }
+        else
+            sink_deliver (sink, index, zmq_msg_data (body), zmq_msg_size (body));
+    }
+}
+
+//  The subscribers' thread: poll every SUB, read what is ready.
+static void *
+s_subscribers (void *argument)
+{
+    zstate_t *self = argument;
+    int count = self->run->subscribers;
+    zmq_msg_t topic, body;
+    zmq_msg_init (&topic);
+    zmq_msg_init (&body);
+    while (!atomic_load (&self->stop)) {
+        int rc = zmq_poll (self->items, count, 100);
+        if (rc == -1) {
+            if (zmq_errno () == EINTR)
+                continue;
+            run_fail (self->run, "subscribers' poll failed: %s", zmq_strerror (zmq_errno ()));
+            sink_set_failed (&self->run->sink, 0);
+            break;
+        }
+        for (int index = 0; index < count && rc > 0; index++)
+            if (self->items[index].revents & ZMQ_POLLIN)
+                s_drain (self, index, &topic, &body);
+    }
+    zmq_msg_close (&topic);
+    zmq_msg_close (&body);
+    return NULL;
+}
+
+//  Send a multipart message of strings.
+static int
+s_send_strings (void *socket, const char *const frames[], int count)
+{
+    for (int index = 0; index < count; index++)
+        if (zmq_send (socket, frames[index], strlen (frames[index]),
+                      index + 1 < count ? ZMQ_SNDMORE : 0)
+            == -1)
+            return -1;
+    return 0;
+}
+
+//  Send a herald probe carrying nonce on the publisher's socket.
+static void
+s_send_probe (zstate_t *self, const char *nonce)
+{
+    uint8_t body[WIRE_HEADER_SIZE + 64];
+    size_t size = wire_event_encode (body, sizeof body, 0, 0, nonce, strlen (nonce));
+    if (zmq_send (self->pub, HERALD_PROBE_TOPIC, strlen (HERALD_PROBE_TOPIC),
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT)
+        == 0)
+        zmq_send (self->pub, body, size, ZMQ_DONTWAIT);
+}
+
+//  Ask herald's control endpoint; while waiting, send probes carrying
+//  nonce if it is not NULL. Returns 0 if the answer's status is OK, with
+//  its value in value.
+static int
+s_ask (zstate_t *self, const char *const request[], int frames, const char *nonce, char *value,
+       size_t value_size)
+{
+    run_t *run = self->run;
+    if (s_send_strings (self->control, request, frames)) {
+        run_fail (run, "cannot send %s to herald: %s", request[0], zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    if (nonce)
+        s_send_probe (self, nonce);
+    zmq_pollitem_t item = {self->control, 0, ZMQ_POLLIN, 0};
+    int64_t deadline = bench_now_ns () + (int64_t) BENCH_READY_TIMEOUT_MS * 1000000;
+    while (bench_now_ns () < deadline) {
+        int rc = zmq_poll (&item, 1, nonce ? BENCH_RESEND_MS : 100);
+        if (rc == -1 && zmq_errno () != EINTR)
+            break;
+        if (rc == 0 && nonce)
+            s_send_probe (self, nonce);
+        if (rc <= 0)
+            continue;
+        char status[16] = "";
+        int size = zmq_recv (self->control, status, sizeof status - 1, 0);
+        int more = 0;
+        size_t more_size = sizeof more;
+        zmq_getsockopt (self->control, ZMQ_RCVMORE, &more, &more_size);
+        int length = more ? zmq_recv (self->control, value, value_size - 1, 0) : 0;
+        if (size < 0 || length < 0) {
+            run_fail (run, "herald's answer to %s broke off", request[0]);
+            return -1;
+        }
+        status[size < (int) sizeof status ? size : (int) sizeof status - 1] = 0;
+        value[(size_t) length < value_size ? (size_t) length : value_size - 1] = 0;
+        if (strcmp (status, "OK") == 0)
+            return 0;
+        run_fail (run, "herald answered %s: %s %s", request[0], status, value);
+        return -1;
+    }
+    run_fail (run, "herald did not answer %s within %d ms", request[0], BENCH_READY_TIMEOUT_MS);
+    return -1;
+}
+
+//  herald: prove the path, then wait until the hub counts every subscriber.
+static int
+s_ready_herald (zstate_t *self)
+{
+    run_t *run = self->run;
+    char nonce[48], value[64], count[16], timeout[16];
+    snprintf (nonce, sizeof nonce, "bench-%d-%d", (int) run->hub, run->port);
+    snprintf (count, sizeof count, "%d", run->subscribers);
+    snprintf (timeout, sizeof timeout, "%d", BENCH_READY_TIMEOUT_MS);
+    const char *probe[] = {"PROBE", nonce, timeout};
+    if (s_ask (self, probe, 3, nonce, value, sizeof value))
+        return -1;
+    const char *wait[] = {"WAIT", BENCH_TOPIC, count, count, timeout};
+    if (s_ask (self, wait, 5, NULL, value, sizeof value))
+        return -1;
+    if (strcmp (value, count)) {
+        run_fail (run, "herald counted %s subscribers, not %s", value, count);
+        return -1;
+    }
+    return 0;
+}
+
+//  direct, zmq_proxy: repeat a warm-up message until every subscriber has
+//  seen one.
+static int
+s_ready_warm (zstate_t *self)
+{
+    run_t *run = self->run;
+    int64_t deadline = bench_now_ns () + (int64_t) BENCH_READY_TIMEOUT_MS * 1000000;
+    uint8_t nothing = 0;
+    while (!sink_wait_ready (&run->sink, run->subscribers, BENCH_RESEND_MS)) {
+        if (atomic_load (&run->sink.failed))
+            return -1;
+        if (bench_now_ns () > deadline) {
+            run_fail (run, "%d of %d subscribers saw the warm-up within %d ms",
+                      atomic_load (&run->sink.ready), run->subscribers, BENCH_READY_TIMEOUT_MS);
+            return -1;
+        }
+        if (zmq_send (self->pub, BENCH_WARM_TOPIC, strlen (BENCH_WARM_TOPIC),
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT)
+            == 0)
+            zmq_send (self->pub, &nothing, 1, ZMQ_DONTWAIT);
+    }
+    return 0;
+}
+
+static int
+s_open_publisher (zstate_t *self)
+{
+    run_t *run = self->run;
+    char endpoint[64];
+    s_endpoint (endpoint, sizeof endpoint, run->port);
+    self->pub_context = zmq_ctx_new ();
+    self->pub = self->pub_context ? zmq_socket (self->pub_context, ZMQ_PUB) : NULL;
+    if (!self->pub) {
+        run_fail (run, "cannot make the publisher: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    if (s_set_int (run, self->pub, ZMQ_SNDHWM, BENCH_HWM, "ZMQ_SNDHWM")
+        || s_set_int (run, self->pub, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP")
+        || s_set_int (run, self->pub, ZMQ_SNDTIMEO, BENCH_IDLE_MS, "ZMQ_SNDTIMEO")
+        || s_set_int (run, self->pub, ZMQ_LINGER, 0, "ZMQ_LINGER"))
+        return -1;
+    int rc = run->kind == SYS_DIRECT ? zmq_bind (self->pub, endpoint)
+                                     : zmq_connect (self->pub, endpoint);
+    if (rc) {
+        run_fail (run, "publisher cannot %s %s: %s", run->kind == SYS_DIRECT ? "bind" : "connect",
+                  endpoint, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    if (run->kind != SYS_HERALD)
+        return 0;
+    s_endpoint (endpoint, sizeof endpoint, run->port + 2);
+    self->control = zmq_socket (self->pub_context, ZMQ_REQ);
+    if (!self->control || s_set_int (run, self->control, ZMQ_LINGER, 0, "ZMQ_LINGER")
+        || zmq_connect (self->control, endpoint)) {
+        run_fail (run, "cannot connect to herald's control endpoint %s", endpoint);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_open_subscribers (zstate_t *self)
+{
+    run_t *run = self->run;
+    int count = run->subscribers;
+    char endpoint[64];
+    s_endpoint (endpoint, sizeof endpoint, run->kind == SYS_DIRECT ? run->port : run->port + 1);
+    self->subs = calloc ((size_t) count, sizeof *self->subs);
+    self->items = calloc ((size_t) count, sizeof *self->items);
+    self->warm = calloc ((size_t) count, sizeof *self->warm);
+    self->sub_context = zmq_ctx_new ();
+    if (!self->subs || !self->items || !self->warm || !self->sub_context) {
+        run_fail (run, "out of memory");
+        return -1;
+    }
+    //  A context has 1,023 sockets by default; 256 subscribers fit.
+    for (int index = 0; index < count; index++) {
+        void *socket = zmq_socket (self->sub_context, ZMQ_SUB);
+        if (!socket) {
+            run_fail (run, "cannot make subscriber %d: %s", index, zmq_strerror (zmq_errno ()));
+            return -1;
+        }
+        self->subs[index] = socket;
+        self->items[index] = (zmq_pollitem_t){socket, 0, ZMQ_POLLIN, 0};
+        //  The event subscription goes first: when the warm-up has come
+        //  through, the event subscription has reached every hop before it.
+        if (s_set_int (run, socket, ZMQ_RCVHWM, BENCH_HWM, "ZMQ_RCVHWM")
+            || s_set_int (run, socket, ZMQ_LINGER, 0, "ZMQ_LINGER")
+            || s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_TOPIC, strlen (BENCH_TOPIC),
+                      "ZMQ_SUBSCRIBE")
+            || (run->kind != SYS_HERALD
+                && s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_WARM_TOPIC,
+                          strlen (BENCH_WARM_TOPIC), "ZMQ_SUBSCRIBE")))
+            return -1;
+        if (zmq_connect (socket, endpoint)) {
+            run_fail (run, "subscriber cannot connect to %s: %s", endpoint,
+                      zmq_strerror (zmq_errno ()));
+            return -1;
+        }
+    }
+    //  From here on only the thread touches the SUB sockets.
+    if (pthread_create (&self->thread, NULL, s_subscribers, self)) {
+        run_fail (run, "cannot start the subscribers' thread");
+        return -1;
+    }
+    self->thread_started = true;
+    return 0;
+}
+
+static int
+s_open (run_t *run)
+{
+    zstate_t *self = calloc (1, sizeof *self);
+    run->state = self;
+    if (!self) {
+        run_fail (run, "out of memory");
+        return -1;
+    }
+    self->run = run;
+    //  direct: the publisher binds before the subscribers connect to it.
+    if (run->kind == SYS_DIRECT && s_open_publisher (self))
+        return -1;
+    if (s_open_subscribers (self))
+        return -1;
+    if (run->kind != SYS_DIRECT && s_open_publisher (self))
+        return -1;
+    return run->kind == SYS_HERALD ? s_ready_herald (self) : s_ready_warm (self);
+}
+
+static int
+s_publish (run_t *run, const uint8_t *body, size_t size)
+{
+    zstate_t *self = run->state;
+    if (zmq_send (self->pub, BENCH_TOPIC, strlen (BENCH_TOPIC), ZMQ_SNDMORE) == -1
+        || zmq_send (self->pub, body, size, 0) == -1) {
+        run_fail (run, "publisher cannot send: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_flush (run_t *run)
+{
+    //  Everything is queued in the publisher's socket, which is not closed
+    //  before the subscribers have it all or the run has given up.
+    (void) run;
+    return 0;
+}
+
+static void
+s_close (run_t *run)
+{
+    zstate_t *self = run->state;
+    if (!self)
+        return;
+    if (self->thread_started) {
+        atomic_store (&self->stop, true);
+        pthread_join (self->thread, NULL);
+    }
+    for (int index = 0; self->subs && index < run->subscribers; index++)
+        if (self->subs[index])
+            zmq_close (self->subs[index]);
+    if (self->pub)
+        zmq_close (self->pub);
+    if (self->control)
+        zmq_close (self->control);
+    if (self->sub_context)
+        zmq_ctx_term (self->sub_context);
+    if (self->pub_context)
+        zmq_ctx_term (self->pub_context);
+    free (self->subs);
+    free (self->items);
+    free (self->warm);
+    free (self);
+    run->state = NULL;
+}
+
+const backend_t bench_zmq_backend = {s_open, s_publish, s_flush, s_close};
+
+//  --------------------------------------------------------------------------
+//  The zmq_proxy hub: what a hub that just forwards gets, with the same
+//  queue limits as herald's.
+
+int
+bench_zmq_proxy_main (const char *frontend, const char *backend, int hwm)
+{
+    void *context = zmq_ctx_new ();
+    void *xsub = context ? zmq_socket (context, ZMQ_XSUB) : NULL;
+    void *xpub = context ? zmq_socket (context, ZMQ_XPUB) : NULL;
+    if (!xsub || !xpub) {
+        fprintf (stderr, "zmq_proxy: cannot make sockets: %s\n", zmq_strerror (zmq_errno ()));
+        return 1;
+    }
+    int linger = 0;
+    if (zmq_setsockopt (xsub, ZMQ_RCVHWM, &hwm, sizeof hwm)
+        || zmq_setsockopt (xsub, ZMQ_SNDHWM, &hwm, sizeof hwm)
+        || zmq_setsockopt (xpub, ZMQ_RCVHWM, &hwm, sizeof hwm)
+        || zmq_setsockopt (xpub, ZMQ_SNDHWM, &hwm, sizeof hwm)
+        || zmq_setsockopt (xsub, ZMQ_LINGER, &linger, sizeof linger)
+        || zmq_setsockopt (xpub, ZMQ_LINGER, &linger, sizeof linger)
+        || zmq_bind (xsub, frontend) || zmq_bind (xpub, backend)) {
+        fprintf (stderr, "zmq_proxy: cannot set up %s -> %s: %s\n", frontend, backend,
+                 zmq_strerror (zmq_errno ()));
+        return 1;
+    }
+    //  Runs until a signal ends the process.
+    zmq_proxy (xsub, xpub, NULL);
+    zmq_close (xsub);
+    zmq_close (xpub);
+    zmq_ctx_term (context);
+    return 0;
+}
