@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP      := $(BUILD)/CMakeCache.txt
 ARGS       ?=
 
-.PHONY: all deps build run test test-sanitize bench check-format format clean
+.PHONY: all deps build run test test-sanitize fuzz bench check-format format clean
 
 all: build
 
@@ -34,6 +34,19 @@ test-sanitize: deps
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && NOLOSS_ROUNDS=6 ctest --output-on-failure -j $(JOBS) -E 'containers|format|bench' $(ARGS)
 
+# Each libFuzzer target for FUZZ_SECONDS, from the committed corpus; new
+# inputs go to $(BUILD)-fuzz, a crash fails the target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh scripts/deps.sh fuzz
+	CC=clang cmake -S fuzz -B $(BUILD)-fuzz
+	cmake --build $(BUILD)-fuzz -j $(JOBS)
+	for target in control event options; do \
+	    mkdir -p $(BUILD)-fuzz/corpus-$$target && \
+	    $(BUILD)-fuzz/fuzz_$$target -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)-fuzz/ \
+	        $(BUILD)-fuzz/corpus-$$target fuzz/corpus/$$target || exit 1; \
+	done
+
 # Side-by-side throughput and latency: writes docs/bench.md and docs/bench.png.
 bench: build
 	$(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out docs $(ARGS)
@@ -45,4 +58,4 @@ check-format:
 	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -104,6 +104,69 @@ extern const backend_t bench_redis_backend;
 extern const backend_t bench_nats_backend;
 #endif
 
+//  One system compared, and why it cannot run if it cannot.
+#define BENCH_MAX_SYSTEMS 8
+#define BENCH_MAX_POINTS  16
+#define BENCH_MAX_RUNS    25
+
+typedef struct {
+    char name[32];              //  as shown: direct, zmq_proxy, herald, Redis, NATS
+    sys_kind_t kind;
+    char program[512];          //  herald, redis-server or nats-server; empty for the others
+    char version[64];           //  of the server, when it says
+    bool available;
+    char missing[256];          //  why not, and how to install it
+} system_t;
+
+//  One measured point: a mode at a number of subscribers.
+typedef struct {
+    bench_mode_t mode;
+    int subscribers;
+    uint64_t messages;          //  per subscriber (throughput) or in all (latency)
+} point_t;
+
+//  What one run measured.
+typedef struct {
+    bool ran;                   //  attempted
+    bool complete;              //  every subscriber got every event
+    char error[256];
+    uint64_t sent, expected, delivered, disorder;
+    double seconds;             //  first send to last delivery
+    double throughput;          //  per subscriber, events/s
+    double hub_cpu;             //  seconds of CPU while publishing; < 0 if no hub
+    uint64_t hub_base_kb;       //  hub RSS before any client
+    uint64_t hub_ready_kb;      //  hub RSS with every client connected
+    uint64_t hub_peak_kb;       //  hub VmHWM at the end
+    double p50, p99, p999;      //  latency, microseconds
+    size_t samples;
+    double hub_start_ms;        //  start of the hub until it listens
+    double clients_ms;          //  clients' start until the publisher is ready
+} sample_t;
+
+typedef struct {
+    system_t systems[BENCH_MAX_SYSTEMS];
+    int system_count;
+    point_t points[BENCH_MAX_POINTS];
+    int point_count;
+    int runs;
+    bool quick;
+    int rate;                   //  latency runs' events per second
+    char date[64], machine[256], cpu[160], libraries[256], command[512];
+    double elapsed;             //  seconds the whole bench took
+    sample_t samples[BENCH_MAX_SYSTEMS][BENCH_MAX_POINTS][BENCH_MAX_RUNS];
+} bench_t;
+
+//  report.c: the Markdown report, and the chart through gnuplot. The chart
+//  returns 0, or -1 with the reason in why.
+void
+    report_markdown (const bench_t *bench, FILE *out);
+int
+    report_chart (const bench_t *bench, const char *directory, const char *png, char *why,
+                  size_t why_size);
+//  True if every run that ran delivered everything.
+bool
+    report_all_delivered (const bench_t *bench);
+
 //  bench_util.c: the sink
 int
     sink_init (sink_t *self, int subscribers, uint64_t expected, size_t latency_cap,

@@ -2,7 +2,30 @@
 # deps.sh - install herald's build dependencies when they are missing.
 # Debian/Ubuntu only: uses apt-get (through sudo when not root); elsewhere it
 # names what to install and fails.
+#   deps.sh        what make, make run and make test need
+#   deps.sh fuzz   clang and its libFuzzer runtime, for make fuzz
 set -eu
+
+install() {
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "herald: missing $2; install $1" >&2
+        exit 1
+    fi
+    sudo=
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=sudo
+    fi
+    echo "herald: installing $1" >&2
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $1
+}
+
+if [ "${1:-}" = fuzz ]; then
+    if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+        install "clang libclang-rt-14-dev" "clang with libFuzzer"
+    fi
+    exit 0
+fi
 
 packages="libczmq-dev libzmq3-dev cmake pkg-config gcc libc6-dev make"
 missing=no
@@ -12,14 +35,4 @@ command -v pkg-config >/dev/null 2>&1 || missing=yes
 if [ "$missing" = no ] && pkg-config --exists 'libzmq >= 4.3' 'libczmq >= 4.2'; then
     exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "herald: missing build dependencies; install libzmq (>= 4.3) and czmq (>= 4.2) development files, a C compiler, cmake and pkg-config" >&2
-    exit 1
-fi
-sudo=
-if [ "$(id -u)" -ne 0 ]; then
-    sudo=sudo
-fi
-echo "herald: installing $packages" >&2
-$sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $packages
+install "$packages" "build dependencies (libzmq >= 4.3 and czmq >= 4.2 development files, a C compiler, cmake, pkg-config)"

@@ -284,8 +284,8 @@ s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_
     return CONFIG_RUN;
 }
 
-config_result_t
-config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
+static config_result_t
+s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
 {
     s_set_defaults (cfg, ROLE_NONE);
     if (argc < 2) {
@@ -329,6 +329,18 @@ config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t err
         return CONFIG_BAD;
     }
     return CONFIG_RUN;
+}
+
+config_result_t
+config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
+{
+    config_result_t result = s_load (cfg, argc, argv, error, error_size);
+    //  The error quotes what it was given: keep it one printable line.
+    if (result == CONFIG_BAD)
+        for (char *next = error; *next; next++)
+            if (!isprint ((unsigned char) *next))
+                *next = '?';
+    return result;
 }
 
 void
@@ -443,6 +455,8 @@ config_test (bool verbose)
     assert (s_load_args (&cfg, error, "hub", "stray", NULL) == CONFIG_BAD);
     assert (s_load_args (&cfg, error, "bogus", NULL) == CONFIG_BAD);
     assert (strstr (error, "bogus"));
+    assert (s_load_args (&cfg, error, "hub", "a\nb", NULL) == CONFIG_BAD);
+    assert (strstr (error, "'a?b'"));
     assert (s_load_args (&cfg, error, "demo", "--events", "0", NULL) == CONFIG_BAD);
     assert (s_load_args (&cfg, error, "stats", "--expect", "1", NULL) == CONFIG_BAD);
     assert (s_load_args (&cfg, error, "hub", "--exit-on-terminate=maybe", NULL) == CONFIG_BAD);

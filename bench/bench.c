@@ -1,0 +1,773 @@
+/*  bench.c - herald_bench: herald's hub measured side by side with direct
+    PUB->SUB, a zmq_proxy hub, Redis pub/sub and NATS core, in one run.
+
+    herald_bench --herald PATH [--out DIR] [--quick] [--runs N] ...
+
+    Each point (throughput at a fan-out, latency, time to ready) is measured
+    --runs times for every system, the systems taking turns run by run, so
+    that noise on the machine hits them all alike. Every run starts its
+    server afresh (the hub's peak memory is its own), connects the clients,
+    proves they are ready, publishes and waits until every subscriber has
+    every event, or reports what was lost. The report goes to stdout and to
+    DIR/bench.md, the chart to DIR/bench.png; a progress line to stderr. */
+
+#include "bench.h"
+#include "herald.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+#ifdef HERALD_BENCH_REDIS
+#include <hiredis/hiredis.h>
+#endif
+#ifdef HERALD_BENCH_NATS
+#include <nats/nats.h>
+#endif
+
+//  Defaults of a full run: about a second per throughput run, 20,000
+//  latency samples at 10,000 events/s.
+#define DELIVERIES_DEFAULT  1500000     //  per throughput run, over all subscribers
+#define MESSAGES_MIN        4000        //  per subscriber, however many there are
+#define LATENCY_SAMPLES     20000
+#define LATENCY_SKIP        1000        //  events that warm the path up first
+#define LATENCY_RATE        10000
+#define RUNS_DEFAULT        3
+#define PORT_BASE_DEFAULT   26000
+#define PORT_BASE_QUICK     26500       //  a smoke test beside a full bench
+#define PORT_SLOTS          64          //  runs rotate over this many sets of 4 ports
+#define HUB_STOP_MS         5000
+
+typedef struct {
+    const char *herald;
+    const char *out;
+    const char *redis_server, *nats_server;
+    const char *systems;
+    const char *cases;
+    const char *fanouts;
+    const char *also[BENCH_MAX_SYSTEMS];
+    int also_count;
+    int runs;
+    int port_base;
+    uint64_t deliveries;
+    bool quick;
+} options_t;
+
+static const char *s_usage =
+    "usage: herald_bench --herald PATH [options]\n"
+    "\n"
+    "Measures herald's hub beside direct PUB->SUB, a zmq_proxy hub, Redis and NATS\n"
+    "(when installed) on tcp loopback, and writes DIR/bench.md and DIR/bench.png.\n"
+    "\n"
+    "  --herald PATH        the herald binary whose hub is measured\n"
+    "  --out DIR            where to write bench.md and bench.png (default: docs;\n"
+    "                       with --quick, nothing is written without --out)\n"
+    "  --quick              smoke run: tiny counts, 1 run; exit 0 only if every\n"
+    "                       subscriber got every event\n"
+    "  --runs N             runs per case and system (default 3)\n"
+    "  --cases LIST         throughput,latency,ready (default: all)\n"
+    "  --subscribers LIST   throughput fan-outs (default 1,4,16,64,256)\n"
+    "  --systems LIST       direct,zmq_proxy,herald,redis,nats (default: all)\n"
+    "  --messages N         deliveries per throughput run, over all subscribers\n"
+    "                       (default 1500000)\n"
+    "  --also NAME=PATH     also measure the hub of another herald binary as NAME\n"
+    "  --port-base P        first TCP port (default 26000; 26500 with --quick)\n"
+    "  --redis-server PATH, --nats-server PATH   the servers to run\n";
+
+//  --------------------------------------------------------------------------
+//  Systems
+
+//  Find program on PATH, then in the sbin directories Debian puts servers in.
+static bool
+s_find_program (const char *name, char *out, size_t size)
+{
+    const char *path = getenv ("PATH");
+    char directories[4096];
+    snprintf (directories, sizeof directories, "%s:/usr/sbin:/usr/local/sbin:/usr/bin:/sbin",
+              path ? path : "");
+    for (char *save = NULL, *directory = strtok_r (directories, ":", &save); directory;
+         directory = strtok_r (NULL, ":", &save)) {
+        if (snprintf (out, size, "%s/%s", directory, name) < (int) size
+            && access (out, X_OK) == 0)
+            return true;
+    }
+    out[0] = 0;
+    return false;
+}
+
+//  The first line a program prints for --version, trimmed; before any
+//  thread or ZeroMQ context exists.
+static void
+s_program_version (const char *program, const char *marker, char *out, size_t size)
+{
+    char command[600];
+    snprintf (command, sizeof command, "'%s' --version 2>&1", program);
+    FILE *pipe = popen (command, "r");
+    char line[256] = "";
+    if (pipe) {
+        if (!fgets (line, sizeof line, pipe))
+            line[0] = 0;
+        pclose (pipe);
+    }
+    const char *start = strstr (line, marker);
+    start = start ? start + strlen (marker) : "";
+    size_t length = strcspn (start, " \n");
+    snprintf (out, size, "%.*s", (int) length, start);
+}
+
+static void
+s_add_system (bench_t *bench, const char *name, sys_kind_t kind, const char *program)
+{
+    system_t *system = &bench->systems[bench->system_count++];
+    snprintf (system->name, sizeof system->name, "%s", name);
+    system->kind = kind;
+    snprintf (system->program, sizeof system->program, "%s", program ? program : "");
+    system->available = true;
+}
+
+static bool
+s_listed (const char *list, const char *name)
+{
+    if (!list)
+        return true;
+    size_t length = strlen (name);
+    for (const char *item = list; *item;) {
+        size_t item_length = strcspn (item, ",");
+        if (item_length == length && strncasecmp (item, name, length) == 0)
+            return true;
+        item += item_length + (item[item_length] == ',');
+    }
+    return false;
+}
+
+static int
+s_set_up_systems (bench_t *bench, const options_t *options)
+{
+    if (s_listed (options->systems, "direct"))
+        s_add_system (bench, "direct", SYS_DIRECT, NULL);
+    if (s_listed (options->systems, "zmq_proxy"))
+        s_add_system (bench, "zmq_proxy", SYS_PROXY, NULL);
+    if (s_listed (options->systems, "herald")) {
+        if (!options->herald || access (options->herald, X_OK)) {
+            fprintf (stderr, "herald_bench: --herald must name the herald binary\n");
+            return -1;
+        }
+        s_add_system (bench, "herald", SYS_HERALD, options->herald);
+    }
+    for (int index = 0; index < options->also_count; index++) {
+        const char *equals = strchr (options->also[index], '=');
+        if (!equals || equals == options->also[index] || access (equals + 1, X_OK)
+            || bench->system_count == BENCH_MAX_SYSTEMS) {
+            fprintf (stderr, "herald_bench: --also wants NAME=PATH to a herald binary\n");
+            return -1;
+        }
+        s_add_system (bench, "", SYS_HERALD, equals + 1);
+        snprintf (bench->systems[bench->system_count - 1].name, sizeof bench->systems[0].name,
+                  "%.*s", (int) (equals - options->also[index]), options->also[index]);
+    }
+    char program[512];
+    if (s_listed (options->systems, "redis")) {
+        bool found = options->redis_server ? access (options->redis_server, X_OK) == 0
+                                           : s_find_program ("redis-server", program,
+                                                             sizeof program);
+        s_add_system (bench, "Redis", SYS_REDIS, options->redis_server ? options->redis_server
+                                                                        : program);
+        system_t *redis = &bench->systems[bench->system_count - 1];
+#ifdef HERALD_BENCH_REDIS
+        if (!found) {
+            redis->available = false;
+            snprintf (redis->missing, sizeof redis->missing,
+                      "redis-server not found: `apt-get install redis-server`");
+        }
+        else
+            s_program_version (redis->program, "v=", redis->version, sizeof redis->version);
+#else
+        redis->available = false;
+        snprintf (redis->missing, sizeof redis->missing,
+                  "built without hiredis: `apt-get install redis-server libhiredis-dev`, "
+                  "then configure and build again");
+        (void) found;
+#endif
+    }
+    if (s_listed (options->systems, "nats")) {
+        bool found = options->nats_server ? access (options->nats_server, X_OK) == 0
+                                          : s_find_program ("nats-server", program,
+                                                            sizeof program);
+        s_add_system (bench, "NATS", SYS_NATS, options->nats_server ? options->nats_server
+                                                                     : program);
+        system_t *nats = &bench->systems[bench->system_count - 1];
+#ifdef HERALD_BENCH_NATS
+        if (!found) {
+            nats->available = false;
+            snprintf (nats->missing, sizeof nats->missing,
+                      "nats-server not found: `apt-get install nats-server`");
+        }
+        else
+            s_program_version (nats->program, "v", nats->version, sizeof nats->version);
+#else
+        nats->available = false;
+        snprintf (nats->missing, sizeof nats->missing,
+                  "built without libnats: `apt-get install nats-server libnats-dev`, "
+                  "then configure and build again");
+        (void) found;
+#endif
+    }
+    if (bench->system_count == 0) {
+        fprintf (stderr, "herald_bench: --systems names no system\n");
+        return -1;
+    }
+    return 0;
+}
+
+static const backend_t *
+s_backend (sys_kind_t kind)
+{
+    switch (kind) {
+#ifdef HERALD_BENCH_REDIS
+    case SYS_REDIS:
+        return &bench_redis_backend;
+#endif
+#ifdef HERALD_BENCH_NATS
+    case SYS_NATS:
+        return &bench_nats_backend;
+#endif
+    case SYS_DIRECT:
+    case SYS_PROXY:
+    case SYS_HERALD:
+        return &bench_zmq_backend;
+    default:
+        return NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  One run
+
+typedef struct {
+    char directory[64];         //  for servers' logs and configuration
+    char self[PATH_MAX];        //  this binary, for the zmq_proxy child
+    int port_base;
+    int port_slot;
+} context_t;
+
+//  Start the system's server on run->port. Returns 0 once it listens.
+static int
+s_start_server (context_t *context, const system_t *system, run_t *run, char *log_path,
+                size_t log_size)
+{
+    char ports[3][8], endpoints[3][40], hwm[16];
+    for (int index = 0; index < 3; index++) {
+        snprintf (ports[index], sizeof ports[index], "%d", run->port + index);
+        snprintf (endpoints[index], sizeof endpoints[index], "tcp://127.0.0.1:%d",
+                  run->port + index);
+    }
+    snprintf (hwm, sizeof hwm, "%d", BENCH_HWM);
+    snprintf (log_path, log_size, "%s/%s-%d.log", context->directory, system->name, run->port);
+    char conf[128], program[512];
+    snprintf (program, sizeof program, "%s", system->program);
+    int listen_port = run->port;
+    char *argv[24] = {program};
+    switch (system->kind) {
+    case SYS_PROXY:
+        snprintf (program, sizeof program, "%s", context->self);
+        argv[1] = "--zmq-proxy", argv[2] = endpoints[0], argv[3] = endpoints[1];
+        argv[4] = hwm;
+        listen_port = run->port + 1;    //  bound last
+        break;
+    case SYS_HERALD:
+        argv[1] = "hub", argv[2] = "--frontend", argv[3] = endpoints[0];
+        argv[4] = "--backend", argv[5] = endpoints[1], argv[6] = "--control";
+        argv[7] = endpoints[2], argv[8] = "--hwm", argv[9] = hwm;
+        listen_port = run->port + 2;    //  bound last
+        break;
+    case SYS_REDIS: {
+        //  No persistence, and no output limit for subscribers: the ZeroMQ
+        //  systems drop nothing either.
+        char *redis[] = {program, "--port", ports[0], "--bind", "127.0.0.1", "--save", "",
+                         "--appendonly", "no", "--client-output-buffer-limit", "pubsub 0 0 0",
+                         "--protected-mode", "no", "--daemonize", "no", "--dir",
+                         context->directory, NULL};
+        memcpy (argv, redis, sizeof redis);
+        break;
+    }
+    case SYS_NATS: {
+        //  A subscriber that falls behind is a slow consumer that NATS cuts
+        //  off past max_pending bytes or a blocked write_deadline: both high.
+        snprintf (conf, sizeof conf, "%s/nats-%d.conf", context->directory, run->port);
+        FILE *file = fopen (conf, "w");
+        if (!file) {
+            run_fail (run, "cannot write %s: %s", conf, strerror (errno));
+            return -1;
+        }
+        fprintf (file, "listen: 127.0.0.1:%d\nmax_pending: 1073741824\nwrite_deadline: \"60s\"\n",
+                 run->port);
+        if (fclose (file)) {
+            run_fail (run, "cannot write %s: %s", conf, strerror (errno));
+            return -1;
+        }
+        argv[1] = "-c", argv[2] = conf;
+        break;
+    }
+    case SYS_DIRECT:
+        return 0;
+    }
+    run->hub = proc_spawn (argv, log_path);
+    if (run->hub == -1) {
+        run->hub = 0;
+        run_fail (run, "cannot start %s: %s", program, strerror (errno));
+        return -1;
+    }
+    if (proc_wait_port (run->hub, listen_port, BENCH_READY_TIMEOUT_MS)) {
+        run_fail (run, "%s did not listen on port %d within %d ms (see its log below)",
+                  system->name, listen_port, BENCH_READY_TIMEOUT_MS);
+        return -1;
+    }
+    return 0;
+}
+
+//  Publish the run's events, as fast as possible or at run->rate.
+static int
+s_publish_all (const backend_t *backend, run_t *run)
+{
+    uint8_t payload[BENCH_PAYLOAD_SIZE] = {0}, body[BENCH_BODY_MAX];
+    int64_t start = bench_now_ns ();
+    int64_t period = run->rate ? 1000000000 / run->rate : 0;
+    for (uint64_t sequence = 1; sequence <= run->messages; sequence++) {
+        if (period) {
+            //  Pacing, not synchronisation: the event's time has come.
+            int64_t due = start + (int64_t) (sequence - 1) * period;
+            struct timespec at = {(time_t) (due / 1000000000), (long) (due % 1000000000)};
+            while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+                ;
+            int64_t now = bench_now_ns ();
+            memcpy (payload, &now, sizeof now);
+        }
+        size_t size = wire_event_encode (body, sizeof body, 0xbe4c4, sequence, payload,
+                                         sizeof payload);
+        if (backend->publish (run, body, size))
+            return -1;
+    }
+    return backend->flush (run);
+}
+
+//  Wait until every subscriber has everything, or nothing has arrived for
+//  BENCH_IDLE_MS.
+static void
+s_wait_delivered (run_t *run)
+{
+    uint64_t last = sink_delivered (&run->sink);
+    int64_t last_progress = bench_now_ns ();
+    while (!sink_wait_complete (&run->sink, 100)) {
+        if (atomic_load (&run->sink.failed))
+            return;
+        uint64_t now_delivered = sink_delivered (&run->sink);
+        if (now_delivered != last) {
+            last = now_delivered;
+            last_progress = bench_now_ns ();
+        }
+        else if (bench_now_ns () - last_progress > (int64_t) BENCH_IDLE_MS * 1000000)
+            return;
+    }
+}
+
+static int
+s_compare_i64 (const void *left, const void *right)
+{
+    int64_t a = *(const int64_t *) left, b = *(const int64_t *) right;
+    return (a > b) - (a < b);
+}
+
+static double
+s_percentile_us (const int64_t *sorted, size_t count, double fraction)
+{
+    size_t index = (size_t) ceil (fraction * (double) count);
+    index = index ? index - 1 : 0;
+    return (double) sorted[index < count ? index : count - 1] / 1000.0;
+}
+
+//  Measure one point of one system once.
+static void
+s_run (context_t *context, const system_t *system, const point_t *point, int rate,
+       sample_t *sample)
+{
+    memset (sample, 0, sizeof *sample);
+    sample->ran = true;
+    sample->hub_cpu = -1;
+    run_t run = {.kind = system->kind, .mode = point->mode, .subscribers = point->subscribers};
+    run.port = context->port_base + 4 * (context->port_slot++ % PORT_SLOTS);
+    uint64_t per_subscriber = point->messages;
+    size_t latency_cap = 0;
+    if (point->mode == MODE_LATENCY) {
+        run.rate = rate;
+        latency_cap = point->messages;
+        per_subscriber = point->messages + (point->messages >= 10 * LATENCY_SKIP ? LATENCY_SKIP
+                                                                                : point->messages / 10);
+    }
+    run.messages = point->mode == MODE_READY ? 0 : per_subscriber;
+    if (sink_init (&run.sink, run.subscribers, run.messages, latency_cap,
+                   run.messages - point->messages)) {
+        snprintf (sample->error, sizeof sample->error, "out of memory");
+        return;
+    }
+    const backend_t *backend = s_backend (system->kind);
+    char log_path[256] = "";
+    int64_t started = bench_now_ns ();
+    if (s_start_server (context, system, &run, log_path, sizeof log_path))
+        goto finish;
+    int64_t listening = bench_now_ns ();
+    sample->hub_start_ms = (double) (listening - started) / 1e6;
+    if (run.hub)
+        sample->hub_base_kb = proc_status_kb (run.hub, "VmRSS");
+    if (backend->open (&run))
+        goto finish;
+    int64_t ready = bench_now_ns ();
+    sample->clients_ms = (double) (ready - listening) / 1e6;
+    if (run.hub)
+        sample->hub_ready_kb = proc_status_kb (run.hub, "VmRSS");
+    if (point->mode == MODE_READY) {
+        sample->complete = true;
+        goto finish;
+    }
+    double cpu_before = run.hub ? proc_cpu_seconds (run.hub) : -1;
+    int64_t start = bench_now_ns ();
+    int published = s_publish_all (backend, &run);
+    s_wait_delivered (&run);
+    int64_t done = atomic_load (&run.sink.done_ns);
+    double cpu_after = run.hub ? proc_cpu_seconds (run.hub) : -1;
+    if (run.hub && cpu_before >= 0 && cpu_after >= 0)
+        sample->hub_cpu = cpu_after - cpu_before;
+    if (run.hub)
+        sample->hub_peak_kb = proc_status_kb (run.hub, "VmHWM");
+    sample->sent = published == 0 ? run.messages : 0;
+    sample->expected = run.messages * (uint64_t) run.subscribers;
+    sample->delivered = sink_delivered (&run.sink);
+    sample->disorder = atomic_load (&run.sink.disorder);
+    sample->complete = published == 0 && sample->delivered == sample->expected;
+    sample->seconds = (double) ((done ? done : bench_now_ns ()) - start) / 1e9;
+    if (sample->complete)
+        sample->throughput = (double) run.messages / sample->seconds;
+    else if (!run.error[0])
+        run_fail (&run, "%" PRIu64 " of %" PRIu64 " events delivered", sample->delivered,
+                  sample->expected);
+    if (point->mode == MODE_LATENCY && run.sink.latency_count) {
+        qsort (run.sink.latency, run.sink.latency_count, sizeof (int64_t), s_compare_i64);
+        sample->samples = run.sink.latency_count;
+        sample->p50 = s_percentile_us (run.sink.latency, run.sink.latency_count, 0.50);
+        sample->p99 = s_percentile_us (run.sink.latency, run.sink.latency_count, 0.99);
+        sample->p999 = s_percentile_us (run.sink.latency, run.sink.latency_count, 0.999);
+    }
+finish:
+    backend->close (&run);
+    if (run.hub) {
+        int status = proc_stop (run.hub, HUB_STOP_MS);
+        if (system->kind == SYS_HERALD && status != 0 && !run.error[0])
+            run_fail (&run, "herald's hub exited with status %d", status);
+    }
+    if (run.error[0]) {
+        sample->complete = false;
+        snprintf (sample->error, sizeof sample->error, "%s", run.error);
+        //  Show what the server said about it.
+        FILE *log = log_path[0] ? fopen (log_path, "r") : NULL;
+        fprintf (stderr, "\nherald_bench: %s, %d subscribers: %s\n", system->name,
+                 point->subscribers, run.error);
+        char line[512];
+        for (int lines = 0; log && lines < 20 && fgets (line, sizeof line, log); lines++)
+            fprintf (stderr, "  %s: %s", system->name, line);
+        if (log)
+            fclose (log);
+    }
+    if (log_path[0])
+        unlink (log_path);
+    sink_destroy (&run.sink);
+}
+
+//  --------------------------------------------------------------------------
+//  The plan, and running it
+
+static int
+s_parse_list (const char *list, int *values, int max)
+{
+    int count = 0;
+    for (const char *item = list; *item && count < max;) {
+        char *end;
+        long value = strtol (item, &end, 10);
+        if (end == item || value < 1 || value > 1000 || (*end && *end != ','))
+            return -1;
+        values[count++] = (int) value;
+        item = *end ? end + 1 : end;
+    }
+    return count;
+}
+
+static int
+s_plan (bench_t *bench, const options_t *options)
+{
+    int fanouts[8] = {1, 4, 16, 64, 256}, fanout_count = 5;
+    if (options->quick)
+        fanout_count = 2;
+    if (options->fanouts
+        && (fanout_count = s_parse_list (options->fanouts, fanouts, 8)) <= 0) {
+        fprintf (stderr, "herald_bench: --subscribers wants numbers 1..1000, comma separated\n");
+        return -1;
+    }
+    uint64_t deliveries = options->deliveries ? options->deliveries
+                          : options->quick    ? 40000
+                                              : DELIVERIES_DEFAULT;
+    uint64_t least = options->quick ? 1000 : MESSAGES_MIN;
+    if (s_listed (options->cases, "throughput"))
+        for (int index = 0; index < fanout_count; index++) {
+            uint64_t messages = deliveries / (uint64_t) fanouts[index];
+            bench->points[bench->point_count++] = (point_t){
+                MODE_THROUGHPUT, fanouts[index], messages > least ? messages : least};
+        }
+    if (s_listed (options->cases, "latency"))
+        bench->points[bench->point_count++] =
+            (point_t){MODE_LATENCY, 1, options->quick ? 2000 : LATENCY_SAMPLES};
+    if (s_listed (options->cases, "ready")) {
+        bench->points[bench->point_count++] = (point_t){MODE_READY, 10, 0};
+        if (!options->quick)
+            bench->points[bench->point_count++] = (point_t){MODE_READY, 100, 0};
+    }
+    if (bench->point_count == 0) {
+        fprintf (stderr, "herald_bench: --cases names no case\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_describe_machine (bench_t *bench, const options_t *options, int argc, char *argv[])
+{
+    time_t now = time (NULL);
+    struct tm tm;
+    localtime_r (&now, &tm);
+    strftime (bench->date, sizeof bench->date, "%Y-%m-%d %H:%M %Z", &tm);
+    struct utsname name;
+    if (uname (&name) == 0)
+        snprintf (bench->machine, sizeof bench->machine, "%s %s %s", name.sysname, name.release,
+                  name.machine);
+    FILE *cpuinfo = fopen ("/proc/cpuinfo", "r");
+    char line[256], model[128] = "unknown CPU";
+    while (cpuinfo && fgets (line, sizeof line, cpuinfo))
+        if (strncmp (line, "model name", 10) == 0 && strchr (line, ':')) {
+            snprintf (model, sizeof model, "%s", strchr (line, ':') + 2);
+            model[strcspn (model, "\n")] = 0;
+            break;
+        }
+    if (cpuinfo)
+        fclose (cpuinfo);
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGESIZE);
+    snprintf (bench->cpu, sizeof bench->cpu, "%s, %ld cores, %.0f GiB", model, cores,
+              (double) pages * (double) page / (1024.0 * 1024 * 1024));
+    int major, minor, patch;
+    zmq_version (&major, &minor, &patch);
+    int length = snprintf (bench->libraries, sizeof bench->libraries, "libzmq %d.%d.%d", major,
+                           minor, patch);
+#ifdef HERALD_BENCH_REDIS
+    length += snprintf (bench->libraries + length, sizeof bench->libraries - (size_t) length,
+                        ", hiredis %d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+#endif
+#ifdef HERALD_BENCH_NATS
+    length += snprintf (bench->libraries + length, sizeof bench->libraries - (size_t) length,
+                        ", libnats %s", nats_GetVersion ());
+#endif
+    (void) length;
+    (void) options;
+    length = snprintf (bench->command, sizeof bench->command, "herald_bench");
+    for (int index = 1; index < argc && length < (int) sizeof bench->command; index++)
+        length += snprintf (bench->command + length, sizeof bench->command - (size_t) length,
+                            " %s", argv[index]);
+}
+
+static const char *
+s_mode_name (const point_t *point)
+{
+    return point->mode == MODE_THROUGHPUT ? "throughput"
+           : point->mode == MODE_LATENCY  ? "latency"
+                                          : "ready";
+}
+
+//  Every run, systems taking turns: run 1 of every point and system, then
+//  run 2, and so on.
+static void
+s_run_all (bench_t *bench, context_t *context)
+{
+    int total = 0, done = 0;
+    for (int system = 0; system < bench->system_count; system++)
+        total += bench->systems[system].available ? bench->point_count * bench->runs : 0;
+    bool terminal = isatty (STDERR_FILENO);
+    for (int run = 0; run < bench->runs; run++)
+        for (int point = 0; point < bench->point_count; point++)
+            for (int index = 0; index < bench->system_count; index++) {
+                const system_t *system = &bench->systems[index];
+                if (!system->available)
+                    continue;
+                const point_t *what = &bench->points[point];
+                fprintf (stderr, "%s[%d/%d] %s %s, %d subscriber%s, run %d%s",
+                         terminal ? "\r" : "", ++done, total, system->name,
+                         s_mode_name (what), what->subscribers, what->subscribers > 1 ? "s" : "",
+                         run + 1, terminal ? "\033[K" : "\n");
+                s_run (context, system, what, bench->rate, &bench->samples[index][point][run]);
+            }
+    if (terminal)
+        fprintf (stderr, "\n");
+}
+
+static int
+s_write_outputs (bench_t *bench, const char *out, context_t *context)
+{
+    report_markdown (bench, stdout);
+    fflush (stdout);
+    if (!out)
+        return 0;
+    if (mkdir (out, 0755) && errno != EEXIST) {
+        fprintf (stderr, "herald_bench: cannot make %s: %s\n", out, strerror (errno));
+        return -1;
+    }
+    char path[PATH_MAX], why[256];
+    snprintf (path, sizeof path, "%s/bench.png", out);
+    if (report_chart (bench, context->directory, path, why, sizeof why))
+        fprintf (stderr, "herald_bench: no chart: %s; %s/bench.md has the tables\n", why, out);
+    snprintf (path, sizeof path, "%s/bench.md", out);
+    FILE *file = fopen (path, "w");
+    if (!file) {
+        fprintf (stderr, "herald_bench: cannot write %s: %s\n", path, strerror (errno));
+        return -1;
+    }
+    report_markdown (bench, file);
+    if (fclose (file)) {
+        fprintf (stderr, "herald_bench: cannot write %s: %s\n", path, strerror (errno));
+        return -1;
+    }
+    fprintf (stderr, "herald_bench: wrote %s\n", path);
+    return 0;
+}
+
+static int
+s_parse_options (int argc, char *argv[], options_t *options)
+{
+    for (int index = 1; index < argc; index++) {
+        const char *option = argv[index];
+        const char *value = index + 1 < argc ? argv[index + 1] : NULL;
+        bool takes = true;
+        if (strcmp (option, "--help") == 0) {
+            fputs (s_usage, stdout);
+            exit (0);
+        }
+        else if (strcmp (option, "--quick") == 0) {
+            options->quick = true;
+            takes = false;
+        }
+        else if (!value) {
+            fprintf (stderr, "herald_bench: unknown option or missing value: %s\n%s", option,
+                     s_usage);
+            return -1;
+        }
+        else if (strcmp (option, "--herald") == 0)
+            options->herald = value;
+        else if (strcmp (option, "--out") == 0)
+            options->out = value;
+        else if (strcmp (option, "--runs") == 0) {
+            options->runs = atoi (value);
+            if (options->runs < 1 || options->runs > BENCH_MAX_RUNS) {
+                fprintf (stderr, "herald_bench: --runs wants 1..%d\n", BENCH_MAX_RUNS);
+                return -1;
+            }
+        }
+        else if (strcmp (option, "--cases") == 0)
+            options->cases = value;
+        else if (strcmp (option, "--subscribers") == 0)
+            options->fanouts = value;
+        else if (strcmp (option, "--systems") == 0)
+            options->systems = value;
+        else if (strcmp (option, "--messages") == 0) {
+            options->deliveries = strtoull (value, NULL, 10);
+            if (options->deliveries < 1 || options->deliveries > 100000000) {
+                fprintf (stderr, "herald_bench: --messages wants 1..100000000\n");
+                return -1;
+            }
+        }
+        else if (strcmp (option, "--also") == 0 && options->also_count < BENCH_MAX_SYSTEMS)
+            options->also[options->also_count++] = value;
+        else if (strcmp (option, "--port-base") == 0) {
+            options->port_base = atoi (value);
+            if (options->port_base < 1024 || options->port_base > 65535 - 4 * PORT_SLOTS) {
+                fprintf (stderr, "herald_bench: --port-base wants 1024..%d\n",
+                         65535 - 4 * PORT_SLOTS);
+                return -1;
+            }
+        }
+        else if (strcmp (option, "--redis-server") == 0)
+            options->redis_server = value;
+        else if (strcmp (option, "--nats-server") == 0)
+            options->nats_server = value;
+        else {
+            fprintf (stderr, "herald_bench: unknown option %s\n%s", option, s_usage);
+            return -1;
+        }
+        index += takes;
+    }
+    if (!options->out && !options->quick)
+        options->out = "docs";
+    if (!options->runs)
+        options->runs = options->quick ? 1 : RUNS_DEFAULT;
+    if (!options->port_base)
+        options->port_base = options->quick ? PORT_BASE_QUICK : PORT_BASE_DEFAULT;
+    return 0;
+}
+
+int
+main (int argc, char *argv[])
+{
+    //  The zmq_proxy hub is this binary in another process.
+    if (argc == 5 && strcmp (argv[1], "--zmq-proxy") == 0)
+        return bench_zmq_proxy_main (argv[2], argv[3], atoi (argv[4]));
+
+    options_t options = {0};
+    if (s_parse_options (argc, argv, &options))
+        return HERALD_EXIT_USAGE;
+    static bench_t bench;
+    bench.runs = options.runs;
+    bench.quick = options.quick;
+    bench.rate = LATENCY_RATE;
+    if (s_set_up_systems (&bench, &options) || s_plan (&bench, &options))
+        return HERALD_EXIT_USAGE;
+    s_describe_machine (&bench, &options, argc, argv);
+
+    context_t context = {.port_base = options.port_base};
+    snprintf (context.directory, sizeof context.directory, "/tmp/herald-bench-XXXXXX");
+    ssize_t length = readlink ("/proc/self/exe", context.self, sizeof context.self - 1);
+    if (length <= 0 || !mkdtemp (context.directory)) {
+        fprintf (stderr, "herald_bench: cannot set up: %s\n", strerror (errno));
+        return HERALD_EXIT_OSERR;
+    }
+    context.self[length] = 0;
+    for (int index = 0; index < bench.system_count; index++)
+        if (!bench.systems[index].available)
+            fprintf (stderr, "herald_bench: %s not installed (%s)\n", bench.systems[index].name,
+                     bench.systems[index].missing);
+
+    int64_t started = bench_now_ns ();
+    s_run_all (&bench, &context);
+    bench.elapsed = (double) (bench_now_ns () - started) / 1e9;
+    int rc = s_write_outputs (&bench, options.out, &context);
+    rmdir (context.directory);
+    if (rc)
+        return HERALD_EXIT_OSERR;
+    if (!report_all_delivered (&bench)) {
+        fprintf (stderr, "herald_bench: some runs lost events or failed: see the report\n");
+        return HERALD_EXIT_SOFTWARE;
+    }
+    fprintf (stderr, "herald_bench: done in %.0f s\n", bench.elapsed);
+    return 0;
+}
