@@ -212,7 +212,7 @@ s_set_up_systems (bench_t *bench, const options_t *options)
                       "nats-server not found: `apt-get install nats-server`");
         }
         else
-            s_program_version (nats->program, "v", nats->version, sizeof nats->version);
+            s_program_version (nats->program, ": v", nats->version, sizeof nats->version);
 #else
         nats->available = false;
         snprintf (nats->missing, sizeof nats->missing,
@@ -272,7 +272,7 @@ s_start_server (context_t *context, const system_t *system, run_t *run, char *lo
     }
     snprintf (hwm, sizeof hwm, "%d", BENCH_HWM);
     snprintf (log_path, log_size, "%s/%s-%d.log", context->directory, system->name, run->port);
-    char conf[128], program[512];
+    char conf[128], program[PATH_MAX];
     snprintf (program, sizeof program, "%s", system->program);
     int listen_port = run->port;
     char *argv[24] = {program};

@@ -137,7 +137,7 @@ s_send_probe (zstate_t *self, const char *nonce)
     size_t size = wire_event_encode (body, sizeof body, 0, 0, nonce, strlen (nonce));
     if (zmq_send (self->pub, HERALD_PROBE_TOPIC, strlen (HERALD_PROBE_TOPIC),
                   ZMQ_SNDMORE | ZMQ_DONTWAIT)
-        == 0)
+        != -1)
         zmq_send (self->pub, body, size, ZMQ_DONTWAIT);
 }
 
@@ -226,7 +226,7 @@ s_ready_warm (zstate_t *self)
         }
         if (zmq_send (self->pub, BENCH_WARM_TOPIC, strlen (BENCH_WARM_TOPIC),
                       ZMQ_SNDMORE | ZMQ_DONTWAIT)
-            == 0)
+            != -1)
             zmq_send (self->pub, &nothing, 1, ZMQ_DONTWAIT);
     }
     return 0;

@@ -179,7 +179,7 @@ s_cell (char *out, size_t size, const bench_t *bench, int system, int point, met
         snprintf (out, size, "%s", s_missing (bench, system, point));
         return;
     }
-    char median[32], min[32], max[32];
+    char median[24], min[24], max[24];
     format (median, sizeof median, stats.median);
     format (min, sizeof min, stats.min);
     format (max, sizeof max, stats.max);
@@ -249,7 +249,7 @@ s_table_row (FILE *out, const bench_t *bench, const char *label, int point, metr
     for (int index = 0; index < bench->system_count; index++) {
         if (hubs_only && bench->systems[index].kind == SYS_DIRECT)
             continue;
-        char cell[96];
+        char cell[160];
         s_cell (cell, sizeof cell, bench, index, point, metric, format);
         fprintf (out, " %s |", cell);
     }
@@ -258,47 +258,6 @@ s_table_row (FILE *out, const bench_t *bench, const char *label, int point, metr
 
 //  --------------------------------------------------------------------------
 //  Sections
-
-static void
-s_throughput_section (FILE *out, const bench_t *bench)
-{
-    int herald = s_find_system (bench, SYS_HERALD);
-    fprintf (out, "## Throughput per subscriber\n\n"
-                  "Events per second that each subscriber received, publisher sending as fast "
-                  "as it can; median of %d runs (min–max).\n\n",
-             bench->runs);
-    s_table_head (out, bench, "subscribers", false);
-    //  Ratio columns: herald against each other system.
-    for (int index = 0; herald >= 0 && index < bench->system_count; index++)
-        if (index != herald)
-            fprintf (out, "---:|");
-    fprintf (out, "\n");
-    //  The header was written before the ratio titles were known: redo it.
-    (void) 0;
-    for (int point = 0; point < bench->point_count; point++) {
-        if (bench->points[point].mode != MODE_THROUGHPUT)
-            continue;
-        fprintf (out, "| %d |", bench->points[point].subscribers);
-        for (int index = 0; index < bench->system_count; index++) {
-            char cell[96];
-            s_cell (cell, sizeof cell, bench, index, point, s_throughput, s_format_rate);
-            fprintf (out, " %s |", cell);
-        }
-        double mine = s_median (bench, herald, point, s_throughput);
-        for (int index = 0; herald >= 0 && index < bench->system_count; index++) {
-            if (index == herald)
-                continue;
-            double theirs = s_median (bench, index, point, s_throughput);
-            char ratio[32];
-            //  --also systems are compared the other way: variant/herald.
-            bool variant = bench->systems[index].kind == SYS_HERALD;
-            s_format_ratio (ratio, sizeof ratio, variant ? theirs / mine : mine / theirs);
-            fprintf (out, " %s |", ratio);
-        }
-        fprintf (out, "\n");
-    }
-    fprintf (out, "\n");
-}
 
 //  The throughput table's header row, with the ratio columns' titles.
 static void
@@ -319,6 +278,45 @@ s_throughput_head (FILE *out, const bench_t *bench)
     fprintf (out, "\n|---|");
     for (int index = 0; index < bench->system_count; index++)
         fprintf (out, "---:|");
+}
+
+static void
+s_throughput_section (FILE *out, const bench_t *bench)
+{
+    if (!s_has_mode (bench, MODE_THROUGHPUT))
+        return;
+    int herald = s_find_system (bench, SYS_HERALD);
+    fprintf (out, "## Throughput per subscriber\n\n"
+                  "Events per second that each subscriber received, the publisher sending "
+                  "as fast as it can; median of %d runs (min–max).\n\n",
+             bench->runs);
+    s_throughput_head (out, bench);
+    for (int index = 0; herald >= 0 && index < bench->system_count; index++)
+        if (index != herald)
+            fprintf (out, "---:|");
+    fprintf (out, "\n");
+    for (int point = 0; point < bench->point_count; point++) {
+        if (bench->points[point].mode != MODE_THROUGHPUT)
+            continue;
+        fprintf (out, "| %d |", bench->points[point].subscribers);
+        for (int index = 0; index < bench->system_count; index++) {
+            char cell[160];
+            s_cell (cell, sizeof cell, bench, index, point, s_throughput, s_format_rate);
+            fprintf (out, " %s |", cell);
+        }
+        double mine = s_median (bench, herald, point, s_throughput);
+        for (int index = 0; herald >= 0 && index < bench->system_count; index++) {
+            if (index == herald)
+                continue;
+            double theirs = s_median (bench, index, point, s_throughput);
+            bool variant = bench->systems[index].kind == SYS_HERALD;
+            char ratio[32];
+            s_format_ratio (ratio, sizeof ratio, variant ? theirs / mine : mine / theirs);
+            fprintf (out, " %s |", ratio);
+        }
+        fprintf (out, "\n");
+    }
+    fprintf (out, "\n");
 }
 
 static void
@@ -433,8 +431,7 @@ s_cost_section (FILE *out, const bench_t *bench)
     s_table_head (out, bench, "subscribers", true);
     fprintf (out, "\n");
     for (int point = 0; point < bench->point_count; point++)
-        if (bench->points[point].mode == MODE_THROUGHPUT
-            && bench->points[point].subscribers >= 16) {
+        if (bench->points[point].mode == MODE_THROUGHPUT) {
             char label[16];
             snprintf (label, sizeof label, "%d", bench->points[point].subscribers);
             s_table_row (out, bench, label, point, s_kb_per_subscriber, s_format_plain, true);
@@ -532,7 +529,10 @@ s_targets_section (FILE *out, const bench_t *bench)
 static void
 s_method_section (FILE *out, const bench_t *bench)
 {
-    int throughput = s_find_point (bench, MODE_THROUGHPUT, 0);
+    int throughput = s_find_point (bench, MODE_THROUGHPUT, 0), last = throughput;
+    for (int point = 0; point < bench->point_count; point++)
+        if (bench->points[point].mode == MODE_THROUGHPUT)
+            last = point;
     fprintf (
         out,
         "## How it was measured\n\n"
@@ -565,7 +565,7 @@ s_method_section (FILE *out, const bench_t *bench)
                  "%llu / subscribers events (at least %llu at the highest fan-out).\n",
                  (unsigned long long) (bench->points[throughput].messages
                                        * (uint64_t) bench->points[throughput].subscribers),
-                 (unsigned long long) bench->points[bench->point_count - 1].messages);
+                 (unsigned long long) bench->points[last].messages);
     fprintf (out,
              "- Latency: the send time (`CLOCK_MONOTONIC`) travels in the payload; the first "
              "events of each run warm the path up and are not counted.\n"
@@ -602,41 +602,7 @@ report_markdown (const bench_t *bench, FILE *out)
                       "anything.**\n\n");
     fprintf (out, "![bench](bench.png)\n\n");
     s_targets_section (out, bench);
-    if (s_has_mode (bench, MODE_THROUGHPUT)) {
-        //  Header with ratio titles, then the rows.
-        int herald = s_find_system (bench, SYS_HERALD);
-        fprintf (out, "## Throughput per subscriber\n\n"
-                      "Events per second that each subscriber received, the publisher sending "
-                      "as fast as it can; median of %d runs (min–max).\n\n",
-                 bench->runs);
-        s_throughput_head (out, bench);
-        for (int index = 0; herald >= 0 && index < bench->system_count; index++)
-            if (index != herald)
-                fprintf (out, "---:|");
-        fprintf (out, "\n");
-        for (int point = 0; point < bench->point_count; point++) {
-            if (bench->points[point].mode != MODE_THROUGHPUT)
-                continue;
-            fprintf (out, "| %d |", bench->points[point].subscribers);
-            for (int index = 0; index < bench->system_count; index++) {
-                char cell[96];
-                s_cell (cell, sizeof cell, bench, index, point, s_throughput, s_format_rate);
-                fprintf (out, " %s |", cell);
-            }
-            double mine = s_median (bench, herald, point, s_throughput);
-            for (int index = 0; herald >= 0 && index < bench->system_count; index++) {
-                if (index == herald)
-                    continue;
-                double theirs = s_median (bench, index, point, s_throughput);
-                bool variant = bench->systems[index].kind == SYS_HERALD;
-                char ratio[32];
-                s_format_ratio (ratio, sizeof ratio, variant ? theirs / mine : mine / theirs);
-                fprintf (out, " %s |", ratio);
-            }
-            fprintf (out, "\n");
-        }
-        fprintf (out, "\n");
-    }
+    s_throughput_section (out, bench);
     s_delivery_section (out, bench);
     s_latency_section (out, bench);
     s_cost_section (out, bench);

@@ -21,6 +21,8 @@
 #define HERALD_EXIT_UNAVAILABLE 69   //  cannot bind, hub unreachable, wait timed out
 #define HERALD_EXIT_SOFTWARE    70   //  internal error; a demo child failed
 #define HERALD_EXIT_OSERR       71   //  fork, exec or another system call failed
+#define HERALD_EXIT_CANTCREAT   73   //  keygen cannot write its files
+#define HERALD_EXIT_CONFIG      78   //  a CURVE key file cannot be read
 #define HERALD_EXIT_SIGINT      130  //  128 + SIGINT, as shells report it
 #define HERALD_EXIT_SIGTERM     143  //  128 + SIGTERM
 

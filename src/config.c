@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { KIND_ENDPOINT, KIND_TOPIC, KIND_NAME, KIND_NUMBER, KIND_FLAG } kind_t;
+typedef enum { KIND_ENDPOINT, KIND_TOPIC, KIND_NAME, KIND_PATH, KIND_NUMBER, KIND_FLAG } kind_t;
 
 typedef struct {
     const char *name;  //  "--name" on the command line, HERALD_NAME outside
@@ -29,7 +29,8 @@ typedef struct {
 #define AT(field)   offsetof (config_t, field)
 #define NO_GIVEN    ((size_t) -1)
 #define ONE_HOUR_MS 3600000
-#define ALL_ROLES   (ROLE_HUB | ROLE_PUB | ROLE_SUB | ROLE_DEMO | ROLE_STATS)
+#define ALL_ROLES   (ROLE_HUB | ROLE_PUB | ROLE_SUB | ROLE_DEMO | ROLE_STATS | ROLE_KEYGEN)
+#define CLIENTS     (ROLE_PUB | ROLE_SUB | ROLE_STATS)
 
 static const option_t s_options[] = {
     {"frontend", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_DEMO, AT (frontend), NO_GIVEN, 0, 0,
@@ -74,6 +75,14 @@ static const option_t s_options[] = {
      "milliseconds between pings to each subscriber; 3 unanswered drop it (0: off)"},
     {"expect", KIND_NUMBER, ROLE_STATS, AT (expect), AT (expect_given), 0, 1000000,
      "with --topic: wait until the count equals this (exit 69 at --wait-timeout)"},
+    {"curve-secret", KIND_PATH, ROLE_HUB | CLIENTS, AT (curve_secret), NO_GIVEN, 0, 0,
+     "CURVE: this process's key pair (a herald keygen secret file)"},
+    {"curve-server-key", KIND_PATH, CLIENTS, AT (curve_server_key), NO_GIVEN, 0, 0,
+     "CURVE: the hub's public key file; turns CURVE on"},
+    {"curve-allow", KIND_PATH, ROLE_HUB, AT (curve_allow), NO_GIVEN, 0, 0,
+     "CURVE: folder of the public key files of the clients let in (default: any key)"},
+    {"out", KIND_PATH, ROLE_KEYGEN, AT (out), NO_GIVEN, 0, 0,
+     "write the public key to this file and the key pair to FILE_secret"},
     {"verbose", KIND_FLAG, ALL_ROLES, AT (verbose), NO_GIVEN, 0, 0, "log debug lines"},
 };
 #define OPTION_COUNT (sizeof s_options / sizeof s_options[0])
@@ -88,6 +97,7 @@ static const struct {
     {"sub", ROLE_SUB, "subscribe, read events and tell the story"},
     {"demo", ROLE_DEMO, "run hub, subscribers and publisher as child processes"},
     {"stats", ROLE_STATS, "print the hub's counters as JSON, or one topic's count"},
+    {"keygen", ROLE_KEYGEN, "write a CURVE key pair in czmq's certificate format"},
 };
 #define ROLE_COUNT (sizeof s_roles / sizeof s_roles[0])
 
@@ -111,6 +121,7 @@ s_set_defaults (config_t *cfg, role_t role)
     strcpy (cfg->backend, binds ? HERALD_BACKEND_BIND : HERALD_BACKEND_CONNECT);
     strcpy (cfg->control, binds ? HERALD_CONTROL_BIND : HERALD_CONTROL_CONNECT);
     strcpy (cfg->topic, role == ROLE_STATS ? "" : "event");
+    strcpy (cfg->out, "herald.cert");
     cfg->events = role == ROLE_DEMO ? HERALD_DEMO_EVENTS : 9;
     cfg->interval_ms = role == ROLE_DEMO ? HERALD_DEMO_INTERVAL_MS : HERALD_INTERVAL_DEFAULT_MS;
     cfg->wait_timeout_ms = HERALD_WAIT_TIMEOUT_DEFAULT_MS;
@@ -194,7 +205,8 @@ s_set (config_t *cfg, const option_t *option, const char *value, const char *sou
         problem = "starts with " HERALD_RESERVED_PREFIX ", which is reserved";
     else if (option->kind == KIND_TOPIC && !s_is_printable (value))
         problem = "has unprintable characters";
-    else if (option->kind == KIND_NAME && (!*value || !s_is_printable (value)))
+    else if ((option->kind == KIND_NAME || option->kind == KIND_PATH)
+             && (!*value || !s_is_printable (value)))
         problem = "must be printable and not empty";
     else
         strcpy (field, value);
@@ -290,7 +302,7 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
     s_set_defaults (cfg, ROLE_NONE);
     if (argc < 2) {
         snprintf (error, error_size,
-                  "missing role: hub, pub, sub, demo or stats (see herald --help)");
+                  "missing role: hub, pub, sub, demo, stats or keygen (see herald --help)");
         return CONFIG_BAD;
     }
     if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
@@ -303,8 +315,8 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
         if (strcmp (argv[1], s_roles[index].name) == 0)
             role = s_roles[index].role;
     if (role == ROLE_NONE) {
-        snprintf (error, error_size, "unknown role '%.64s': use hub, pub, sub, demo or stats",
-                  argv[1]);
+        snprintf (error, error_size,
+                  "unknown role '%.64s': use hub, pub, sub, demo, stats or keygen", argv[1]);
         return CONFIG_BAD;
     }
     s_set_defaults (cfg, role);
@@ -322,6 +334,14 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
         return result;
     if (role == ROLE_DEMO && cfg->events == 0) {
         snprintf (error, error_size, "demo: --events must be at least 1");
+        return CONFIG_BAD;
+    }
+    if (*cfg->curve_secret && !*cfg->curve_server_key && role != ROLE_HUB) {
+        snprintf (error, error_size, "%s: --curve-secret needs --curve-server-key", argv[1]);
+        return CONFIG_BAD;
+    }
+    if (*cfg->curve_allow && !*cfg->curve_secret) {
+        snprintf (error, error_size, "hub: --curve-allow needs --curve-secret");
         return CONFIG_BAD;
     }
     if (role == ROLE_STATS && cfg->expect_given && !cfg->topic_given) {

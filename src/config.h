@@ -21,6 +21,7 @@ typedef enum {
     ROLE_SUB = 1 << 2,
     ROLE_DEMO = 1 << 3,
     ROLE_STATS = 1 << 4,
+    ROLE_KEYGEN = 1 << 5,
 } role_t;
 
 typedef struct {
@@ -31,6 +32,10 @@ typedef struct {
     char topic[CONFIG_TEXT_MAX];
     bool topic_given;
     char name[CONFIG_TEXT_MAX];
+    char curve_secret[CONFIG_TEXT_MAX];      //  our key pair, czmq certificate
+    char curve_server_key[CONFIG_TEXT_MAX];  //  a client: the hub's public certificate
+    char curve_allow[CONFIG_TEXT_MAX];       //  the hub: folder of allowed clients' certificates
+    char out[CONFIG_TEXT_MAX];               //  keygen: where to write the key pair
     uint64_t events;
     uint64_t interval_ms;
     uint64_t wait_subscribers;

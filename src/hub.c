@@ -41,6 +41,8 @@ typedef struct {
     zsock_t *frontend;       //  XSUB, publishers connect
     zsock_t *backend;        //  XPUB, subscribers connect
     zsock_t *control;        //  ROUTER, clients ask
+    sock_curve_t curve;      //  CURVE keys, when on
+    zactor_t *auth;          //  zauth: which CURVE clients are let in
     zsock_t *front_monitor;  //  PAIR: frontend connections come and go
     zsock_t *back_monitor;   //  PAIR: backend connections come and go
     void *front, *back;      //  their libzmq handles, for the data path
@@ -408,9 +410,23 @@ static int
 s_open (hub_t *self)
 {
     const config_t *cfg = self->cfg;
+    //  With CURVE, zauth decides over every handshake (ZAP): only clients
+    //  whose public key is in --curve-allow get in, or any CURVE client
+    //  without it. Plaintext clients never do.
+    if (self->curve.cert) {
+        self->auth = zactor_new (zauth, NULL);
+        if (!self->auth) {
+            log_error ("cannot start authentication");
+            return -1;
+        }
+        zstr_sendx (self->auth, "CURVE", *cfg->curve_allow ? cfg->curve_allow : CURVE_ALLOW_ANY,
+                    NULL);
+        zsock_wait (self->auth);
+    }
     //  Publishers and subscribers share the frame limit; only subscribers
     //  are pinged (see HERALD_HEARTBEAT_DEFAULT_MS for why).
-    sock_options_t options = {.hwm = cfg->hwm, .max_frame = (int64_t) cfg->max_message_size};
+    sock_options_t options = {
+        .curve = &self->curve, .hwm = cfg->hwm, .max_frame = (int64_t) cfg->max_message_size};
     self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, &options, "frontend");
     if (!self->frontend)
         return -1;
@@ -418,10 +434,11 @@ s_open (hub_t *self)
     self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, &options, "backend");
     if (!self->backend)
         return -1;
-    self->control =
-        sock_new (ZMQ_ROUTER, cfg->control, true,
-                  &(sock_options_t){.hwm = HERALD_CONTROL_HWM, .max_frame = HERALD_CONTROL_MAX_MSG},
-                  "control");
+    self->control = sock_new (ZMQ_ROUTER, cfg->control, true,
+                              &(sock_options_t){.curve = &self->curve,
+                                                .hwm = HERALD_CONTROL_HWM,
+                                                .max_frame = HERALD_CONTROL_MAX_MSG},
+                              "control");
     if (!self->control)
         return -1;
     zsock_set_xpub_verboser (self->backend, 1);
@@ -449,6 +466,8 @@ s_close (hub_t *self)
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
     zsock_destroy (&self->control);
+    zactor_destroy (&self->auth);
+    sock_curve_destroy (&self->curve);
     while (self->waiter_count)
         s_waiter_remove (self, 0);
     subtable_destroy (&self->subscriptions);
@@ -483,10 +502,20 @@ hub_main (const config_t *cfg)
     self->cfg = cfg;
     self->started = zclock_mono ();
     self->subscriptions = subtable_new ();
+    if (sock_curve_load (cfg, true, &self->curve)) {
+        s_close (self);
+        free (self);
+        return HERALD_EXIT_CONFIG;
+    }
     int rc = self->subscriptions ? s_open (self) : -1;
     if (rc == 0) {
-        log_info ("forwarding %s -> %s, control %s (CURVE off)", cfg->frontend, cfg->backend,
-                  cfg->control);
+        char curve[CONFIG_TEXT_MAX + 64] = "CURVE off: traffic is plaintext, anyone may connect";
+        if (self->curve.cert)
+            snprintf (curve, sizeof curve, "CURVE on, public key %s, clients let in: %s",
+                      zcert_public_txt (self->curve.cert),
+                      *cfg->curve_allow ? cfg->curve_allow : "any CURVE key");
+        log_info ("forwarding %s -> %s, control %s; %s", cfg->frontend, cfg->backend, cfg->control,
+                  curve);
         zmq_pollitem_t items[] = {{self->front, 0, ZMQ_POLLIN, 0},
                                   {self->back, 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self->control), 0, ZMQ_POLLIN, 0},

@@ -74,6 +74,9 @@ main (int argc, char *argv[])
     case ROLE_SUB:
         rc = subscriber_main (&cfg);
         break;
+    case ROLE_KEYGEN:
+        rc = keygen_main (&cfg);
+        break;
     default:
         rc = stats_main (&cfg);
         break;

@@ -189,9 +189,13 @@ publisher_main (const config_t *cfg)
     publisher_t self = {.cfg = cfg};
     if (getrandom (&self.id, sizeof self.id, 0) != sizeof self.id)
         self.id = (uint64_t) zclock_time () << 20 ^ (uint64_t) getpid ();
-    self.pub =
-        sock_new (ZMQ_PUB, cfg->frontend, false, &(sock_options_t){.hwm = cfg->hwm}, "publisher");
-    self.control = sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){0}, "control client");
+    sock_curve_t curve;
+    if (sock_curve_load (cfg, false, &curve))
+        return HERALD_EXIT_CONFIG;
+    self.pub = sock_new (ZMQ_PUB, cfg->frontend, false,
+                         &(sock_options_t){.curve = &curve, .hwm = cfg->hwm}, "publisher");
+    self.control = sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){.curve = &curve},
+                             "control client");
     int rc = HERALD_EXIT_UNAVAILABLE;
     if (self.pub && self.control) {
         //  Never drop at our own socket: if the queue to the hub is full,
@@ -205,5 +209,6 @@ publisher_main (const config_t *cfg)
     }
     zsock_destroy (&self.pub);
     zsock_destroy (&self.control);
+    sock_curve_destroy (&curve);
     return rc;
 }

@@ -20,6 +20,9 @@ int subscriber_main (const config_t *cfg);
 //  stats.c: print the hub's counters, or wait for a topic's count.
 int stats_main (const config_t *cfg);
 
+//  keygen.c: write a CURVE key pair.
+int keygen_main (const config_t *cfg);
+
 //  demo.c: fork and exec the other roles, supervise them, reap them. Never
 //  touches ZeroMQ. argv0 is how this binary was started.
 int demo_main (const config_t *cfg, const char *argv0);

@@ -23,6 +23,13 @@ sock_new (int type, const char *endpoint, bool bind, const sock_options_t *optio
     zsock_set_linger (sock, 0);
     if (options->max_frame)
         zsock_set_maxmsgsize (sock, (int) options->max_frame);
+    if (options->curve && options->curve->cert) {
+        zcert_apply (options->curve->cert, zsock_resolve (sock));
+        if (options->curve->server)
+            zsock_set_curve_server (sock, 1);
+        else
+            zsock_set_curve_serverkey (sock, options->curve->server_key);
+    }
     if (options->heartbeat_ms) {
         zsock_set_heartbeat_ivl (sock, options->heartbeat_ms);
         zsock_set_heartbeat_timeout (sock, HERALD_HEARTBEAT_MISSES * options->heartbeat_ms);
@@ -37,6 +44,42 @@ sock_new (int type, const char *endpoint, bool bind, const sock_options_t *optio
     }
     log_debug ("%s %s %s", what, bind ? "bound to" : "connecting to", endpoint);
     return sock;
+}
+
+int
+sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve)
+{
+    memset (curve, 0, sizeof *curve);
+    curve->server = server;
+    if (!server && *cfg->curve_server_key) {
+        zcert_t *hub = zcert_load (cfg->curve_server_key);
+        if (!hub) {
+            log_error ("cannot read the hub's public key from %s", cfg->curve_server_key);
+            return -1;
+        }
+        snprintf (curve->server_key, sizeof curve->server_key, "%s", zcert_public_txt (hub));
+        zcert_destroy (&hub);
+        //  A client without a key of its own talks CURVE with a key made
+        //  for this run: encrypted, but let in only by a hub that allows any.
+        if (!*cfg->curve_secret)
+            curve->cert = zcert_new ();
+    }
+    if (*cfg->curve_secret) {
+        curve->cert = zcert_load (cfg->curve_secret);
+        if (!curve->cert
+            || streq (zcert_secret_txt (curve->cert), "0000000000000000000000000000000000000000")) {
+            log_error ("cannot read a secret key from %s", cfg->curve_secret);
+            zcert_destroy (&curve->cert);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+sock_curve_destroy (sock_curve_t *curve)
+{
+    zcert_destroy (&curve->cert);
 }
 
 zmsg_t *

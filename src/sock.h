@@ -4,13 +4,31 @@
 #ifndef HERALD_SOCK_H_INCLUDED
 #define HERALD_SOCK_H_INCLUDED
 
+#include "config.h"
+
 #include <czmq.h>
+
+//  CURVE keys for a process's sockets; all zero when CURVE is off.
+typedef struct {
+    zcert_t *cert;        //  our own key pair, owned
+    bool server;          //  the hub: accept CURVE clients
+    char server_key[41];  //  a client: the hub's public key, Z85
+} sock_curve_t;
+
+//  Load the keys the settings name (--curve-secret, --curve-server-key),
+//  for the hub (server) or a client. Returns 0, also when CURVE is off,
+//  or -1 after logging which file could not be read.
+int sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve);
+
+//  Free the keys; safe to call twice.
+void sock_curve_destroy (sock_curve_t *curve);
 
 //  Options of a socket; zero means libzmq's default, or none.
 typedef struct {
-    uint64_t hwm;       //  send and receive high-water marks, in messages
-    int64_t max_frame;  //  largest frame accepted, bytes; a peer over it is dropped
-    int heartbeat_ms;   //  ZMTP ping interval; a peer silent for 3 of them is dropped
+    const sock_curve_t *curve;  //  CURVE keys, or NULL
+    uint64_t hwm;               //  send and receive high-water marks, in messages
+    int64_t max_frame;          //  largest frame accepted, bytes; a peer over it is dropped
+    int heartbeat_ms;           //  ZMTP ping interval; a peer silent for 3 of them is dropped
 } sock_options_t;
 
 //  Make a socket of the given type with herald's options (and no linger),

@@ -15,10 +15,15 @@
 int
 stats_main (const config_t *cfg)
 {
-    zsock_t *client =
-        sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){0}, "control client");
-    if (!client)
+    sock_curve_t curve;
+    if (sock_curve_load (cfg, false, &curve))
+        return HERALD_EXIT_CONFIG;
+    zsock_t *client = sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){.curve = &curve},
+                                "control client");
+    if (!client) {
+        sock_curve_destroy (&curve);
         return HERALD_EXIT_UNAVAILABLE;
+    }
     char expect[24], timeout[24];
     snprintf (expect, sizeof expect, "%" PRIu64, cfg->expect);
     snprintf (timeout, sizeof timeout, "%" PRIu64, cfg->wait_timeout_ms);
@@ -51,5 +56,6 @@ stats_main (const config_t *cfg)
     } else if (herald_signal)
         rc = herald_signal_exit_code ();
     zsock_destroy (&client);
+    sock_curve_destroy (&curve);
     return rc;
 }

@@ -182,9 +182,14 @@ subscriber_main (const config_t *cfg)
         gethostname (host, sizeof host - 1);
         snprintf (self->name, sizeof self->name, "sub-%s-%d", host, (int) getpid ());
     }
+    sock_curve_t curve;
+    if (sock_curve_load (cfg, false, &curve)) {
+        free (self);
+        return HERALD_EXIT_CONFIG;
+    }
     int rc = HERALD_EXIT_UNAVAILABLE;
-    self->sub =
-        sock_new (ZMQ_SUB, cfg->backend, false, &(sock_options_t){.hwm = cfg->hwm}, "subscriber");
+    self->sub = sock_new (ZMQ_SUB, cfg->backend, false,
+                          &(sock_options_t){.curve = &curve, .hwm = cfg->hwm}, "subscriber");
     if (self->sub) {
         zsock_set_subscribe (self->sub, cfg->topic);
         zsock_set_subscribe (self->sub, HERALD_TERMINATE);
@@ -193,6 +198,7 @@ subscriber_main (const config_t *cfg)
                   self->received, self->lost);
     }
     zsock_destroy (&self->sub);
+    sock_curve_destroy (&curve);
     free (self);
     return rc;
 }

@@ -1,0 +1,548 @@
+/*  hub.c - role: the hub.
+
+    Publishers' PUB sockets connect to the frontend (XSUB); subscribers' SUB
+    sockets connect to the backend (XPUB). Events flow frontend -> backend;
+    subscriptions flow backend -> frontend. The control endpoint (ROUTER)
+    answers questions about subscribers and counters.
+
+    Two choices make "a counted subscriber never misses an event" hold:
+    - The frontend subscribes to everything, so a publisher's PUB socket
+      never filters: once one message from it has reached the hub, every
+      later one does too (until a queue fills). Publishers prove that with a
+      probe on a reserved topic before they start.
+    - The backend is XPUB with ZMQ_XPUB_VERBOSER, and libzmq adds a
+      subscriber to the XPUB's filter before it hands the subscription up.
+      So when the hub has counted a subscriber, every event the hub
+      forwards from then on is queued for it. */
+
+#include "herald.h"
+#include "log.h"
+#include "roles.h"
+#include "sock.h"
+#include "subtable.h"
+#include "wire.h"
+
+#include <czmq.h>
+#include <malloc.h>
+
+#ifdef EXP_BATCH
+#undef HERALD_FORWARD_BATCH
+#define HERALD_FORWARD_BATCH EXP_BATCH
+#endif
+
+//  A control request whose answer is not known yet: WAIT until a count is
+//  in range, or PROBE until a probe arrives.
+typedef struct {
+    zframe_t *routing;  //  the client's ROUTER identity, owned
+    bool delimiter;     //  REQ clients expect an empty frame first
+    wire_verb_t verb;
+    uint8_t key[WIRE_ARG_MAX];  //  WAIT: the topic; PROBE: the nonce
+    size_t key_size;
+    uint64_t min, max;
+    int64_t deadline;  //  zclock_mono () time
+} waiter_t;
+
+typedef struct {
+    const config_t *cfg;
+    zsock_t *frontend;       //  XSUB, publishers connect
+    zsock_t *backend;        //  XPUB, subscribers connect
+    zsock_t *control;        //  ROUTER, clients ask
+    zsock_t *front_monitor;  //  PAIR: frontend connections come and go
+    zsock_t *back_monitor;   //  PAIR: backend connections come and go
+    void *front, *back;      //  their libzmq handles, for the data path
+    uint64_t publishers;     //  connections on the frontend
+    uint64_t subscribers;    //  connections on the backend
+    subtable_t *subscriptions;
+    waiter_t waiters[HERALD_MAX_WAITERS];
+    size_t waiter_count;
+    int64_t started;
+    int64_t terminated;  //  when TERMINATE passed, 0 before
+    //  Counters, reported by STATS
+    uint64_t events_in;   //  events read from publishers
+    uint64_t events_out;  //  events handed to the backend
+    uint64_t terminates;  //  of which TERMINATE
+    uint64_t probes;      //  probes consumed
+    uint64_t subscribes;
+    uint64_t unsubscribes;
+    uint64_t bad_subscriptions;  //  malformed or unknown, ignored
+    uint64_t requests;           //  control requests
+    uint64_t bad_requests;       //  answered with ERROR
+} hub_t;
+
+//  Send a control reply: the routing envelope, then status and value.
+static void
+s_reply (hub_t *self, zframe_t *routing, bool delimiter, const char *status, const char *value)
+{
+    zmsg_t *reply = zmsg_new ();
+    zmsg_append (reply, &(zframe_t *){zframe_dup (routing)});
+    if (delimiter)
+        zmsg_addmem (reply, NULL, 0);
+    zmsg_addstr (reply, status);
+    zmsg_addstr (reply, value);
+    //  ROUTER drops, never blocks, when a client does not read its replies.
+    zmsg_send (&reply, self->control);
+    zmsg_destroy (&reply);
+}
+
+static void
+s_reply_count (hub_t *self, waiter_t *waiter, const char *status, uint64_t count)
+{
+    char text[24];
+    snprintf (text, sizeof text, "%llu", (unsigned long long) count);
+    s_reply (self, waiter->routing, waiter->delimiter, status, text);
+}
+
+static void
+s_waiter_remove (hub_t *self, size_t index)
+{
+    zframe_destroy (&self->waiters[index].routing);
+    self->waiters[index] = self->waiters[--self->waiter_count];
+}
+
+//  Answer every WAIT whose count is now in range.
+static void
+s_check_waits (hub_t *self)
+{
+    for (size_t index = 0; index < self->waiter_count;) {
+        waiter_t *waiter = &self->waiters[index];
+        uint64_t count = waiter->verb == WIRE_WAIT
+                             ? subtable_count (self->subscriptions, waiter->key, waiter->key_size)
+                             : 0;
+        if (waiter->verb == WIRE_WAIT && count >= waiter->min && count <= waiter->max) {
+            s_reply_count (self, waiter, "OK", count);
+            s_waiter_remove (self, index);
+        } else
+            index++;
+    }
+}
+
+//  Answer the PROBE waiting for this nonce, if any.
+static void
+s_check_probe (hub_t *self, const uint8_t *nonce, size_t size)
+{
+    for (size_t index = 0; index < self->waiter_count; index++) {
+        waiter_t *waiter = &self->waiters[index];
+        if (waiter->verb == WIRE_PROBE && waiter->key_size == size
+            && memcmp (waiter->key, nonce, size) == 0) {
+            s_reply (self, waiter->routing, waiter->delimiter, "OK", "probe seen");
+            s_waiter_remove (self, index);
+            return;
+        }
+    }
+}
+
+//  Answer TIMEOUT to every waiter past its deadline; return the time until
+//  the next deadline (or until the drain ends), -1 if none.
+static long
+s_expire (hub_t *self, int64_t now)
+{
+    int64_t next = -1;
+    for (size_t index = 0; index < self->waiter_count;) {
+        waiter_t *waiter = &self->waiters[index];
+        if (waiter->deadline <= now) {
+            uint64_t count =
+                waiter->verb == WIRE_WAIT
+                    ? subtable_count (self->subscriptions, waiter->key, waiter->key_size)
+                    : 0;
+            s_reply_count (self, waiter, "TIMEOUT", count);
+            s_waiter_remove (self, index);
+            continue;
+        }
+        if (next == -1 || waiter->deadline < next)
+            next = waiter->deadline;
+        index++;
+    }
+    if (self->terminated && self->cfg->exit_on_terminate) {
+        int64_t drain_end = self->terminated + (int64_t) self->cfg->drain_timeout_ms;
+        if (next == -1 || drain_end < next)
+            next = drain_end;
+    }
+    return next == -1 ? -1 : (long) (next > now ? next - now : 0);
+}
+
+//  A probe is [$herald/probe][event body whose payload is the nonce].
+//  Consume its frames; never forward them.
+static void
+s_take_probe (hub_t *self, zmq_msg_t *topic)
+{
+    bool valid = zmq_msg_more (topic);
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    int frames = 0;
+    while (zmq_msg_more (frames ? &frame : topic)) {
+        if (zmq_msg_recv (&frame, self->front, 0) == -1)
+            break;
+        frames++;
+        wire_event_t event;
+        if (frames == 1
+            && wire_event_decode (zmq_msg_data (&frame), zmq_msg_size (&frame), &event) == 0
+            && !zmq_msg_more (&frame)) {
+            self->probes++;
+            s_check_probe (self, event.payload, event.payload_size);
+        } else
+            valid = false;
+    }
+    zmq_msg_close (&frame);
+    if (!valid)
+        log_debug ("ignored a malformed message on reserved topic");
+}
+
+//  The data path: move every message that is ready from frontend to backend,
+//  frame by frame, without copying. Reserved topics stop here.
+static int
+s_forward_events (hub_t *self)
+{
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    int count = 0;
+    for (; count < HERALD_FORWARD_BATCH; count++) {
+        if (zmq_msg_recv (&frame, self->front, ZMQ_DONTWAIT) == -1)
+            break;  //  EAGAIN: nothing more is ready
+        const void *topic = zmq_msg_data (&frame);
+        size_t topic_size = zmq_msg_size (&frame);
+        if (wire_topic_is_reserved (topic, topic_size)) {
+            s_take_probe (self, &frame);
+            continue;
+        }
+        if (topic_size == strlen (HERALD_TERMINATE)
+            && memcmp (topic, HERALD_TERMINATE, topic_size) == 0) {
+            self->terminates++;
+            if (!self->terminated) {
+                self->terminated = zclock_mono ();
+                if (self->cfg->exit_on_terminate)
+                    log_info ("TERMINATE passed; exiting once subscribers and publishers "
+                              "have left (at most %llu ms)",
+                              (unsigned long long) self->cfg->drain_timeout_ms);
+            }
+        }
+        self->events_in++;
+        //  Multipart messages are atomic: once the first frame is here, the
+        //  rest are too. XPUB queues the event for each matching subscriber.
+        bool more;
+        do {
+            more = zmq_msg_more (&frame);
+            if (zmq_msg_send (&frame, self->back, more ? ZMQ_SNDMORE : 0) == -1)
+                log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
+        } while (more && zmq_msg_recv (&frame, self->front, 0) != -1);
+        self->events_out++;
+    }
+    zmq_msg_close (&frame);
+    return count;
+}
+
+//  Subscriptions flow the other way: count each one, then pass it upstream.
+static void
+s_forward_subscriptions (hub_t *self)
+{
+    zmq_msg_t message;
+    zmq_msg_init (&message);
+    bool changed = false;
+    for (int count = 0; count < HERALD_FORWARD_BATCH; count++) {
+        if (zmq_msg_recv (&message, self->back, ZMQ_DONTWAIT) == -1)
+            break;
+        const uint8_t *data = zmq_msg_data (&message);
+        size_t size = zmq_msg_size (&message);
+        if (zmq_msg_more (&message) || subtable_apply (self->subscriptions, data, size)) {
+            self->bad_subscriptions++;
+            log_debug ("ignored a malformed subscription message (%zu bytes)", size);
+            continue;
+        }
+        changed = true;
+        if (data[0] == 1)
+            self->subscribes++;
+        else
+            self->unsubscribes++;
+        log_debug ("%s '%.*s': %llu subscriptions", data[0] ? "subscribe" : "unsubscribe",
+                   (int) size - 1, (const char *) data + 1,
+                   (unsigned long long) subtable_total (self->subscriptions));
+        zmq_msg_send (&message, self->front, 0);
+    }
+    zmq_msg_close (&message);
+    if (changed)
+        s_check_waits (self);
+}
+
+static char *
+s_stats_json (hub_t *self)
+{
+    char *json = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&json, &size);
+    if (!out)
+        return NULL;
+    fprintf (out,
+             "{\"version\":\"%s\",\"pid\":%d,\"uptime_ms\":%lld,\"subscriptions\":", HERALD_VERSION,
+             (int) getpid (), (long long) (zclock_mono () - self->started));
+    subtable_json (self->subscriptions, out);
+    fprintf (out,
+             ",\"subscriptions_total\":%llu,"
+             "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
+             "\"messages\":{\"in\":%llu,\"out\":%llu,\"terminate\":%llu,\"probes\":%llu},"
+             "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
+             "\"malformed\":%llu},"
+             "\"control\":{\"requests\":%llu,\"errors\":%llu,\"waiting\":%zu}}",
+             (unsigned long long) subtable_total (self->subscriptions),
+             (unsigned long long) self->publishers, (unsigned long long) self->subscribers,
+             (unsigned long long) self->events_in, (unsigned long long) self->events_out,
+             (unsigned long long) self->terminates, (unsigned long long) self->probes,
+             (unsigned long long) self->subscribes, (unsigned long long) self->unsubscribes,
+             (unsigned long long) self->bad_subscriptions, (unsigned long long) self->requests,
+             (unsigned long long) self->bad_requests, self->waiter_count);
+    fclose (out);
+    return json;
+}
+
+//  Answer one parsed request now, or park it as a waiter.
+static void
+s_answer (hub_t *self, zframe_t *routing, bool delimiter, const wire_request_t *request)
+{
+    char text[32];
+    uint64_t count;
+    switch (request->verb) {
+    case WIRE_PING:
+        s_reply (self, routing, delimiter, "OK", HERALD_VERSION);
+        return;
+    case WIRE_COUNT:
+        count = subtable_count (self->subscriptions, request->topic, request->topic_size);
+        snprintf (text, sizeof text, "%llu", (unsigned long long) count);
+        s_reply (self, routing, delimiter, "OK", text);
+        return;
+    case WIRE_STATS: {
+        char *json = s_stats_json (self);
+        s_reply (self, routing, delimiter, json ? "OK" : "ERROR", json ? json : "out of memory");
+        free (json);
+        return;
+    }
+    case WIRE_WAIT:
+        count = subtable_count (self->subscriptions, request->topic, request->topic_size);
+        if (count >= request->min && count <= request->max) {
+            snprintf (text, sizeof text, "%llu", (unsigned long long) count);
+            s_reply (self, routing, delimiter, "OK", text);
+            return;
+        }
+        break;
+    case WIRE_PROBE:
+        break;
+    }
+    if (self->waiter_count == HERALD_MAX_WAITERS) {
+        self->bad_requests++;
+        s_reply (self, routing, delimiter, "ERROR", "too many waiting requests; try again");
+        return;
+    }
+    waiter_t *waiter = &self->waiters[self->waiter_count++];
+    *waiter = (waiter_t){.routing = zframe_dup (routing),
+                         .delimiter = delimiter,
+                         .verb = request->verb,
+                         .min = request->min,
+                         .max = request->max,
+                         .deadline = zclock_mono () + (int64_t) request->timeout_ms};
+    const uint8_t *key = request->verb == WIRE_WAIT ? request->topic : request->nonce;
+    waiter->key_size = request->verb == WIRE_WAIT ? request->topic_size : request->nonce_size;
+    memcpy (waiter->key, key, waiter->key_size);
+}
+
+//  Control requests arrive as [identity][empty, from REQ clients][frames].
+static void
+s_handle_control (hub_t *self)
+{
+    for (int count = 0; count < HERALD_FORWARD_BATCH && (zsock_events (self->control) & ZMQ_POLLIN);
+         count++) {
+        zmsg_t *message = zmsg_recv (self->control);
+        if (!message)
+            break;
+        self->requests++;
+        zframe_t *routing = zmsg_pop (message);
+        zframe_t *first = zmsg_first (message);
+        bool delimiter = first && zframe_size (first) == 0;
+        if (delimiter)
+            zframe_destroy (&(zframe_t *){zmsg_pop (message)});
+
+        enum { MAX_FRAMES = 8 };
+        const uint8_t *data[MAX_FRAMES];
+        size_t sizes[MAX_FRAMES], frames = 0;
+        bool too_many = zmsg_size (message) > MAX_FRAMES;
+        for (zframe_t *frame = zmsg_first (message); frame && !too_many;
+             frame = zmsg_next (message), frames++) {
+            data[frames] = zframe_data (frame);
+            sizes[frames] = zframe_size (frame);
+        }
+        wire_request_t request;
+        char error[128] = "too many frames";
+        if (too_many || wire_request_parse (frames, data, sizes, &request, error, sizeof error)) {
+            self->bad_requests++;
+            s_reply (self, routing, delimiter, "ERROR", error);
+        } else
+            s_answer (self, routing, delimiter, &request);
+        zframe_destroy (&routing);
+        zmsg_destroy (&message);
+    }
+}
+
+//  Watch a socket's connections come and go, through a PAIR socket that
+//  libzmq's monitor feeds. Returns the PAIR, or NULL (logged).
+static zsock_t *
+s_monitor_new (void *handle, const char *what)
+{
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "inproc://herald-monitor-%s", what);
+    if (zmq_socket_monitor (handle, endpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED)) {
+        log_error ("cannot monitor the %s: %s", what, zmq_strerror (zmq_errno ()));
+        return NULL;
+    }
+    return sock_new (ZMQ_PAIR, endpoint, false, &(sock_options_t){0}, "monitor");
+}
+
+//  Read one monitor event into a connection count. The event is two frames:
+//  6 bytes (event number, 16 bits, then a 32-bit value), then the address.
+static void
+s_monitor_read (zsock_t *monitor, uint64_t *connections)
+{
+    zmsg_t *event = zmsg_recv (monitor);
+    zframe_t *head = event ? zmsg_first (event) : NULL;
+    if (head && zframe_size (head) == 6) {
+        uint16_t number;
+        memcpy (&number, zframe_data (head), sizeof number);
+        if (number == ZMQ_EVENT_ACCEPTED)
+            (*connections)++;
+        else if (number == ZMQ_EVENT_DISCONNECTED && *connections)
+            (*connections)--;
+    }
+    zmsg_destroy (&event);
+}
+
+//  Make the three sockets. The frontend subscribes to everything: see the
+//  top of this file for why.
+static int
+s_open (hub_t *self)
+{
+    const config_t *cfg = self->cfg;
+    //  Publishers and subscribers share the frame limit; only subscribers
+    //  are pinged (see HERALD_HEARTBEAT_DEFAULT_MS for why).
+    sock_options_t options = {.hwm = cfg->hwm, .max_frame = (int64_t) cfg->max_message_size};
+    self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, &options, "frontend");
+    if (!self->frontend)
+        return -1;
+    options.heartbeat_ms = (int) cfg->heartbeat_ms;
+    self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, &options, "backend");
+    if (!self->backend)
+        return -1;
+    self->control =
+        sock_new (ZMQ_ROUTER, cfg->control, true,
+                  &(sock_options_t){.hwm = HERALD_CONTROL_HWM, .max_frame = HERALD_CONTROL_MAX_MSG},
+                  "control");
+    if (!self->control)
+        return -1;
+    zsock_set_xpub_verboser (self->backend, 1);
+    self->front = zsock_resolve (self->frontend);
+    self->back = zsock_resolve (self->backend);
+    self->front_monitor = s_monitor_new (self->front, "frontend");
+    self->back_monitor = s_monitor_new (self->back, "backend");
+    if (!self->front_monitor || !self->back_monitor)
+        return -1;
+    uint8_t everything = 1;
+    if (zmq_send (self->front, &everything, 1, 0) == -1) {
+        log_error ("cannot subscribe the frontend: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_close (hub_t *self)
+{
+    if (self->backend)  //  give queued events a moment to reach subscribers
+        zsock_set_linger (self->backend, HERALD_HUB_LINGER_MS);
+    zsock_destroy (&self->front_monitor);
+    zsock_destroy (&self->back_monitor);
+    zsock_destroy (&self->frontend);
+    zsock_destroy (&self->backend);
+    zsock_destroy (&self->control);
+    while (self->waiter_count)
+        s_waiter_remove (self, 0);
+    subtable_destroy (&self->subscriptions);
+}
+
+//  With --exit-on-terminate: true once TERMINATE has passed and both its
+//  subscribers and its publishers have gone (publishers stay connected
+//  until they have proven their last event arrived), or the drain timeout
+//  has expired.
+static bool
+s_drained (hub_t *self)
+{
+    if (!self->cfg->exit_on_terminate || !self->terminated)
+        return false;
+    uint64_t subscriptions = subtable_total (self->subscriptions);
+    bool expired = zclock_mono () >= self->terminated + (int64_t) self->cfg->drain_timeout_ms;
+    if (!expired && (subscriptions || self->publishers))
+        return false;
+    log_info ("TERMINATE has passed; %llu subscriptions and %llu publishers remain: exiting",
+              (unsigned long long) subscriptions, (unsigned long long) self->publishers);
+    return true;
+}
+
+int
+hub_main (const config_t *cfg)
+{
+    hub_t *self = calloc (1, sizeof (hub_t));
+    if (!self) {
+        log_error ("out of memory");
+        return HERALD_EXIT_OSERR;
+    }
+    self->cfg = cfg;
+#ifdef EXP_IO_THREADS
+    zsys_set_io_threads (EXP_IO_THREADS);
+#endif
+#ifdef EXP_MALLOC
+    mallopt (M_TRIM_THRESHOLD, 256 << 20);
+    mallopt (M_TOP_PAD, 64 << 20);
+    mallopt (M_MMAP_THRESHOLD, 256 << 20);
+#endif
+    self->started = zclock_mono ();
+    self->subscriptions = subtable_new ();
+    int rc = self->subscriptions ? s_open (self) : -1;
+    if (rc == 0) {
+        log_info ("forwarding %s -> %s, control %s (CURVE off)", cfg->frontend, cfg->backend,
+                  cfg->control);
+        zmq_pollitem_t items[] = {{self->front, 0, ZMQ_POLLIN, 0},
+                                  {self->back, 0, ZMQ_POLLIN, 0},
+                                  {zsock_resolve (self->control), 0, ZMQ_POLLIN, 0},
+                                  {zsock_resolve (self->front_monitor), 0, ZMQ_POLLIN, 0},
+                                  {zsock_resolve (self->back_monitor), 0, ZMQ_POLLIN, 0}};
+        int forwarded = 0;
+        while (!herald_signal && !s_drained (self)) {
+            long timeout = s_expire (self, zclock_mono ());
+#ifdef EXP_DRAIN
+            //  More is waiting: forward it before polling the others.
+            if (forwarded == HERALD_FORWARD_BATCH) {
+                forwarded = s_forward_events (self);
+                if (forwarded == HERALD_FORWARD_BATCH)
+                    continue;
+            }
+#endif
+            forwarded = 0;
+            if (zmq_poll (items, 5, timeout) == -1) {
+                if (zmq_errno () == EINTR)
+                    continue;
+                log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
+                rc = -1;
+                break;
+            }
+            if (items[0].revents & ZMQ_POLLIN)
+                forwarded = s_forward_events (self);
+            if (items[1].revents & ZMQ_POLLIN)
+                s_forward_subscriptions (self);
+            if (items[2].revents & ZMQ_POLLIN)
+                s_handle_control (self);
+            if (items[3].revents & ZMQ_POLLIN)
+                s_monitor_read (self->front_monitor, &self->publishers);
+            if (items[4].revents & ZMQ_POLLIN)
+                s_monitor_read (self->back_monitor, &self->subscribers);
+        }
+        if (herald_signal)
+            log_info ("stopping on signal %d", (int) herald_signal);
+        log_info ("forwarded %llu events", (unsigned long long) self->events_out);
+    }
+    s_close (self);
+    free (self);
+    return rc == 0 ? HERALD_EXIT_OK : HERALD_EXIT_UNAVAILABLE;
+}

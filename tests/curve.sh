@@ -1,0 +1,83 @@
+# curve: with CURVE on, only allowed clients get in, and the story is the
+# same as without it.
+#   - herald keygen writes key pairs in czmq's certificate format;
+#   - a hub with --curve-secret and --curve-allow says so at start;
+#   - an allowed client can subscribe, publish and ask the control endpoint,
+#     and the story through CURVE is the story without it;
+#   - a client with an unknown key, or with no key at all, can neither
+#     receive, publish nor ask: it gets nothing and gives up (69);
+#   - a key file that cannot be read is a configuration error (78).
+. "$(dirname "$0")/lib.sh"
+
+mkdir "$TMP/allowed"
+for who in hub alice mallory; do
+    "$HERALD" keygen --out "$TMP/$who.cert" >"$TMP/keygen-$who.out" || fail "keygen $who"
+    [ -s "$TMP/$who.cert" ] && [ -s "$TMP/$who.cert_secret" ] || fail "keygen wrote no files"
+done
+cp "$TMP/alice.cert" "$TMP/allowed/"
+head -n 1 "$TMP/keygen-alice.out" | grep -qE '^.{40}$' || fail "keygen did not print the public key"
+
+start_curve_hub() {
+    start hub "$HERALD" hub --frontend "$FRONTEND_BIND" --backend "$BACKEND_BIND" \
+        --control "$CONTROL_BIND" --curve-secret "$TMP/hub.cert_secret" \
+        --curve-allow "$TMP/allowed"
+}
+as() {      # as WHO ROLE OPTIONS...: run a client with WHO's keys
+    who=$1 role=$2
+    shift 2
+    "$HERALD" "$role" --curve-server-key "$TMP/hub.cert" --curve-secret "$TMP/$who.cert_secret" "$@"
+}
+count_as_alice() {   # the hub's count, asked as alice; waits for N
+    as alice stats --control "$CONTROL" --topic event --expect "$1" --wait-timeout 2000 >/dev/null \
+        || fail "the hub did not count $1 subscribers"
+}
+
+start_curve_hub
+as alice stats --control "$CONTROL" --wait-timeout 5000 >/dev/null || fail "alice cannot ask"
+grep -qF "CURVE on, public key $(head -n 1 "$TMP/keygen-hub.out")" "$TMP/hub.err" \
+    || fail "the hub did not say CURVE is on: $(cat "$TMP/hub.err")"
+
+# Outsiders: an unknown key, and no key at all.
+code=0
+as mallory stats --control "$CONTROL" --wait-timeout 500 2>/dev/null || code=$?
+[ $code -eq 69 ] || fail "mallory's stats exited $code, expected 69"
+code=0
+"$HERALD" stats --control "$CONTROL" --wait-timeout 500 2>/dev/null || code=$?
+[ $code -eq 69 ] || fail "stats without a key exited $code, expected 69"
+
+start alice as alice sub --backend "$BACKEND" --name alice --idle-timeout 10000
+start mallory-sub as mallory sub --backend "$BACKEND" --name mallory --idle-timeout 3000
+start plain-sub "$HERALD" sub --backend "$BACKEND" --name plain --idle-timeout 3000
+count_as_alice 1
+code=0
+as mallory pub --frontend "$FRONTEND" --control "$CONTROL" --events 1 --wait-timeout 500 \
+    >/dev/null 2>&1 || code=$?
+[ $code -eq 69 ] || fail "mallory's publisher exited $code, expected 69"
+
+start alice-pub as alice pub --frontend "$FRONTEND" --control "$CONTROL" --events 5 \
+    --interval 0 --wait-subscribers 1
+finish alice-pub 0
+finish alice 0
+check_story alice 5
+finish mallory-sub 69
+finish plain-sub 69
+[ ! -s "$TMP/mallory-sub.out" ] || grep -qv "is ready now to read" "$TMP/mallory-sub.out" \
+    && fail "mallory read something: $(cat "$TMP/mallory-sub.out")"
+[ "$(grep -c "got message" "$TMP/plain-sub.out")" -eq 0 ] || fail "a client without a key read"
+printf 'Publisher has 1 subscribers\n%.0s' 1 2 3 4 5 | cmp -s - "$TMP/alice-pub.out" \
+    || fail "alice's publisher counted: $(cat "$TMP/alice-pub.out")"
+
+# Keys that cannot be read.
+code=0
+"$HERALD" hub --curve-secret "$TMP/nothing" --control "tcp://127.0.0.1:$((PORT_BASE + 5))" \
+    2>"$TMP/bad-key.err" || code=$?
+[ $code -eq 78 ] || fail "a missing key file: exit $code, expected 78"
+grep -q "cannot read a secret key from $TMP/nothing" "$TMP/bad-key.err" || fail "$(cat "$TMP/bad-key.err")"
+code=0
+"$HERALD" sub --curve-server-key "$TMP/hub.cert" --curve-secret "$TMP/allowed/alice.cert" \
+    --idle-timeout 100 2>/dev/null || code=$?
+[ $code -eq 78 ] || fail "a public key given as a secret one: exit $code, expected 78"
+
+kill -TERM "$(pid_of hub)"
+finish hub 0 5
+echo "curve: allowed in, outsiders kept out, the same story"
