@@ -74,6 +74,10 @@
 #define HERALD_WAIT_TIMEOUT_DEFAULT_MS 30000
 //  A subscriber that hears nothing for this long gives up (exit 69).
 #define HERALD_IDLE_TIMEOUT_DEFAULT_MS 60000
+//  A wait that returns this much later than asked means the process was
+//  stopped or suspended meanwhile, not that the time passed in silence.
+#define HERALD_LATE_MS 1000
+
 //  How long a publisher's socket may take to hand over its last messages.
 #define HERALD_SEND_TIMEOUT_MS 10000
 //  How long the hub keeps trying to deliver queued messages when it stops.

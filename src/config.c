@@ -49,6 +49,8 @@ static const option_t s_options[] = {
      "before the first event, wait until the hub counts this many subscribers"},
     {"wait-timeout", KIND_NUMBER, ROLE_PUB | ROLE_STATS, AT (wait_timeout_ms), NO_GIVEN, 1,
      ONE_HOUR_MS, "milliseconds to wait for the hub and subscribers (then exit 69)"},
+    {"count", KIND_FLAG, ROLE_PUB, AT (count), NO_GIVEN, 0, 0,
+     "before each event, ask the hub and print 'Publisher has N subscribers'"},
     {"terminate", KIND_FLAG, ROLE_PUB, AT (terminate), NO_GIVEN, 0, 0,
      "publish TERMINATE after the last event (--no-terminate: don't)"},
     {"name", KIND_NAME, ROLE_SUB, AT (name), NO_GIVEN, 0, 0,
@@ -132,6 +134,7 @@ s_set_defaults (config_t *cfg, role_t role)
     cfg->heartbeat_ms = HERALD_HEARTBEAT_DEFAULT_MS;
     cfg->max_message_size = HERALD_MAX_MESSAGE_DEFAULT;
     cfg->terminate = true;
+    cfg->count = true;
 }
 
 //  "wait-subscribers" -> "HERALD_WAIT_SUBSCRIBERS".

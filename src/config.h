@@ -52,6 +52,7 @@ typedef struct {
     uint64_t heartbeat_ms;      //  hub: ZMTP ping interval to subscribers, 0: none
     uint64_t expect;
     bool expect_given;
+    bool count;              //  publisher: ask and print the count before each event
     bool terminate;          //  publisher ends with TERMINATE
     bool exit_on_terminate;  //  hub exits once TERMINATE has passed
     bool verbose;

@@ -163,10 +163,12 @@ s_run (publisher_t *self)
     if (cfg->wait_subscribers && s_wait_subscribers (self))
         return -1;
     for (uint64_t event = 1; event <= cfg->events && !herald_signal; event++) {
-        int64_t count = s_count (self);
-        if (count < 0)
-            return -1;
-        printf ("Publisher has %" PRId64 " subscribers\n", count);
+        if (cfg->count) {
+            int64_t count = s_count (self);
+            if (count < 0)
+                return -1;
+            printf ("Publisher has %" PRId64 " subscribers\n", count);
+        }
         char payload[PAYLOAD_MAX];
         snprintf (payload, sizeof payload, "THIS IS EVENT-%" PRIu64, event);
         if (s_send (self, cfg->topic, ++self->sequence, payload))

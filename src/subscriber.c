@@ -143,12 +143,19 @@ s_run (subscriber_t *self)
 
     zmq_pollitem_t item = {zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0};
     while (!herald_signal) {
+        int64_t polled = zclock_mono ();
         int rc = zmq_poll (&item, 1, (long) cfg->idle_timeout_ms);
         if (rc == -1 && zmq_errno () == EINTR)
             continue;
         if (rc == -1) {
             log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
             return HERALD_EXIT_SOFTWARE;
+        }
+        //  A process that was stopped or suspended wakes up to a poll that
+        //  expired while it could not listen: that is no silence, wait again.
+        if (rc == 0 && zclock_mono () - polled > (int64_t) cfg->idle_timeout_ms + HERALD_LATE_MS) {
+            log_debug ("%s woke up late; waiting again", self->name);
+            continue;
         }
         if (rc == 0) {
             log_error ("%s heard nothing for %" PRIu64 " ms from the hub at %s; giving up",

@@ -14,13 +14,19 @@ start_hub --heartbeat "$HEARTBEAT"
 for name in s1 s2; do
     start $name "$HERALD" sub --backend "$BACKEND" --name $name --idle-timeout 30000
 done
-expect_count event 2
+# s3 is stopped for longer than its idle timeout: woken up, it must wait
+# again rather than take the time it was stopped for silence.
+start s3 "$HERALD" sub --backend "$BACKEND" --name s3 --idle-timeout 1000
+expect_count event 3
 
 # Stopped: pings go unanswered, the hub drops the connection.
-kill -STOP "$(pid_of s2)"
-expect_count event 1 $((HEARTBEAT * 4 + 1000))
-kill -CONT "$(pid_of s2)"
-expect_count event 2 5000
+kill -STOP "$(pid_of s3)"
+expect_count event 2 $((HEARTBEAT * 4 + 1000))
+kill -CONT "$(pid_of s3)"
+expect_count event 3 5000
+kill -TERM "$(pid_of s3)"
+finish s3 143
+expect_count event 2
 
 # The hub dies and comes back on the same endpoints.
 kill -KILL "$(pid_of hub)"
