@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -57,6 +58,7 @@ typedef struct {
     const char *also[BENCH_MAX_SYSTEMS];
     int also_count;
     int runs;
+    int frames, batch;
     int port_base;
     uint64_t deliveries;
     bool quick;
@@ -81,6 +83,10 @@ static const char *s_usage =
     "                       (default 1500000)\n"
     "  --also NAME=PATH     also measure the hub of another herald binary as NAME\n"
     "  --port-base P        first TCP port (default 26000; 26500 with --quick)\n"
+    "  --frames 1           ZeroMQ systems send topic and event in one frame, not\n"
+    "                       herald's two (an experiment: not herald's format)\n"
+    "  --batch K            K events (1..64) to a message in throughput runs, every\n"
+    "                       system (an experiment: not herald's format)\n"
     "  --redis-server PATH, --nats-server PATH   the servers to run\n";
 
 //  --------------------------------------------------------------------------
@@ -149,6 +155,35 @@ s_listed (const char *list, const char *name)
     return false;
 }
 
+//  Redis or NATS: available if its client library was compiled in and its
+//  server is found; otherwise say how to install what is missing.
+static void
+s_add_server (bench_t *bench, const char *name, sys_kind_t kind, const char *given,
+              const char *server, const char *version_marker, bool compiled,
+              const char *server_package, const char *library_package)
+{
+    char program[PATH_MAX] = "";
+    bool found = given ? access (given, X_OK) == 0
+                       : s_find_program (server, program, sizeof program);
+    s_add_system (bench, name, kind, given ? given : program);
+    system_t *system = &bench->systems[bench->system_count - 1];
+    if (!compiled) {
+        system->available = false;
+        snprintf (system->missing, sizeof system->missing,
+                  "herald_bench was built without its client library: `apt-get install %s %s`, "
+                  "then configure again (`cmake -S . -B build`) and build",
+                  server_package, library_package);
+    }
+    else if (!found) {
+        system->available = false;
+        snprintf (system->missing, sizeof system->missing, "%s not found: `apt-get install %s`",
+                  given ? given : server, server_package);
+    }
+    else
+        s_program_version (system->program, version_marker, system->version,
+                           sizeof system->version);
+}
+
 static int
 s_set_up_systems (bench_t *bench, const options_t *options)
 {
@@ -174,53 +209,22 @@ s_set_up_systems (bench_t *bench, const options_t *options)
         snprintf (bench->systems[bench->system_count - 1].name, sizeof bench->systems[0].name,
                   "%.*s", (int) (equals - options->also[index]), options->also[index]);
     }
-    char program[512];
-    if (s_listed (options->systems, "redis")) {
-        bool found = options->redis_server ? access (options->redis_server, X_OK) == 0
-                                           : s_find_program ("redis-server", program,
-                                                             sizeof program);
-        s_add_system (bench, "Redis", SYS_REDIS, options->redis_server ? options->redis_server
-                                                                        : program);
-        system_t *redis = &bench->systems[bench->system_count - 1];
 #ifdef HERALD_BENCH_REDIS
-        if (!found) {
-            redis->available = false;
-            snprintf (redis->missing, sizeof redis->missing,
-                      "redis-server not found: `apt-get install redis-server`");
-        }
-        else
-            s_program_version (redis->program, "v=", redis->version, sizeof redis->version);
+    bool redis = true;
 #else
-        redis->available = false;
-        snprintf (redis->missing, sizeof redis->missing,
-                  "built without hiredis: `apt-get install redis-server libhiredis-dev`, "
-                  "then configure and build again");
-        (void) found;
+    bool redis = false;
 #endif
-    }
-    if (s_listed (options->systems, "nats")) {
-        bool found = options->nats_server ? access (options->nats_server, X_OK) == 0
-                                          : s_find_program ("nats-server", program,
-                                                            sizeof program);
-        s_add_system (bench, "NATS", SYS_NATS, options->nats_server ? options->nats_server
-                                                                     : program);
-        system_t *nats = &bench->systems[bench->system_count - 1];
 #ifdef HERALD_BENCH_NATS
-        if (!found) {
-            nats->available = false;
-            snprintf (nats->missing, sizeof nats->missing,
-                      "nats-server not found: `apt-get install nats-server`");
-        }
-        else
-            s_program_version (nats->program, ": v", nats->version, sizeof nats->version);
+    bool nats = true;
 #else
-        nats->available = false;
-        snprintf (nats->missing, sizeof nats->missing,
-                  "built without libnats: `apt-get install nats-server libnats-dev`, "
-                  "then configure and build again");
-        (void) found;
+    bool nats = false;
 #endif
-    }
+    if (s_listed (options->systems, "redis"))
+        s_add_server (bench, "Redis", SYS_REDIS, options->redis_server, "redis-server", "v=",
+                      redis, "redis-server", "libhiredis-dev");
+    if (s_listed (options->systems, "nats"))
+        s_add_server (bench, "NATS", SYS_NATS, options->nats_server, "nats-server", ": v", nats,
+                      "nats-server", "libnats-dev");
     if (bench->system_count == 0) {
         fprintf (stderr, "herald_bench: --systems names no system\n");
         return -1;
@@ -334,11 +338,14 @@ s_start_server (context_t *context, const system_t *system, run_t *run, char *lo
     return 0;
 }
 
-//  Publish the run's events, as fast as possible or at run->rate.
+//  Publish the run's events, as fast as possible or at run->rate; with
+//  --batch, several events to a message.
 static int
 s_publish_all (const backend_t *backend, run_t *run)
 {
-    uint8_t payload[BENCH_PAYLOAD_SIZE] = {0}, body[BENCH_BODY_MAX];
+    static uint8_t message[BENCH_MESSAGE_MAX];
+    uint8_t payload[BENCH_PAYLOAD_SIZE] = {0};
+    size_t used = 0, batch = run->rate ? 1 : (size_t) run->batch;
     int64_t start = bench_now_ns ();
     int64_t period = run->rate ? 1000000000 / run->rate : 0;
     for (uint64_t sequence = 1; sequence <= run->messages; sequence++) {
@@ -351,10 +358,13 @@ s_publish_all (const backend_t *backend, run_t *run)
             int64_t now = bench_now_ns ();
             memcpy (payload, &now, sizeof now);
         }
-        size_t size = wire_event_encode (body, sizeof body, 0xbe4c4, sequence, payload,
-                                         sizeof payload);
-        if (backend->publish (run, body, size))
-            return -1;
+        used += wire_event_encode (message + used, sizeof message - used, 0xbe4c4, sequence,
+                                   payload, sizeof payload);
+        if (used == batch * BENCH_BODY_MAX || sequence == run->messages) {
+            if (backend->publish (run, message, used))
+                return -1;
+            used = 0;
+        }
     }
     return backend->flush (run);
 }
@@ -396,13 +406,17 @@ s_percentile_us (const int64_t *sorted, size_t count, double fraction)
 
 //  Measure one point of one system once.
 static void
-s_run (context_t *context, const system_t *system, const point_t *point, int rate,
-       sample_t *sample)
+s_run (context_t *context, const system_t *system, const point_t *point, int rate, int frames,
+       int batch, sample_t *sample)
 {
     memset (sample, 0, sizeof *sample);
     sample->ran = true;
     sample->hub_cpu = -1;
-    run_t run = {.kind = system->kind, .mode = point->mode, .subscribers = point->subscribers};
+    run_t run = {.kind = system->kind,
+                 .mode = point->mode,
+                 .subscribers = point->subscribers,
+                 .frames = frames,
+                 .batch = batch};
     run.port = context->port_base + 4 * (context->port_slot++ % PORT_SLOTS);
     uint64_t per_subscriber = point->messages;
     size_t latency_cap = 0;
@@ -468,7 +482,11 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
 finish:
     backend->close (&run);
     if (run.hub) {
-        int status = proc_stop (run.hub, HUB_STOP_MS);
+        bool repeated;
+        int status = proc_stop (run.hub, HUB_STOP_MS, &repeated);
+        if (repeated)
+            fprintf (stderr, "\nherald_bench: %s's server did not stop within 1 s of SIGTERM; "
+                             "sent another\n", system->name);
         if (system->kind == SYS_HERALD && status != 0 && !run.error[0])
             run_fail (&run, "herald's hub exited with status %d", status);
     }
@@ -589,6 +607,41 @@ s_describe_machine (bench_t *bench, const options_t *options, int argc, char *ar
                             " %s", argv[index]);
 }
 
+//  CPU time of the whole machine: busy (all but idle and iowait), stolen by
+//  the hypervisor, and in all, in seconds; and of this process and its
+//  reaped children.
+typedef struct {
+    double busy, steal, total, mine;
+} cpu_times_t;
+
+static cpu_times_t
+s_cpu_times (void)
+{
+    cpu_times_t times = {0};
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
+                       softirq = 0, steal = 0;
+    FILE *stat = fopen ("/proc/stat", "r");
+    if (stat) {
+        if (fscanf (stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system,
+                    &idle, &iowait, &irq, &softirq, &steal)
+            != 8)
+            user = nice = system = idle = iowait = irq = softirq = steal = 0;
+        fclose (stat);
+    }
+    double tick = (double) sysconf (_SC_CLK_TCK);
+    times.busy = (double) (user + nice + system + irq + softirq) / tick;
+    times.steal = (double) steal / tick;
+    times.total = (double) (user + nice + system + idle + iowait + irq + softirq + steal) / tick;
+    struct rusage self, children;
+    if (getrusage (RUSAGE_SELF, &self) == 0 && getrusage (RUSAGE_CHILDREN, &children) == 0)
+        times.mine = (double) (self.ru_utime.tv_sec + self.ru_stime.tv_sec
+                               + children.ru_utime.tv_sec + children.ru_stime.tv_sec)
+                     + (double) (self.ru_utime.tv_usec + self.ru_stime.tv_usec
+                                 + children.ru_utime.tv_usec + children.ru_stime.tv_usec)
+                           / 1e6;
+    return times;
+}
+
 static const char *
 s_mode_name (const point_t *point)
 {
@@ -617,7 +670,8 @@ s_run_all (bench_t *bench, context_t *context)
                          terminal ? "\r" : "", ++done, total, system->name,
                          s_mode_name (what), what->subscribers, what->subscribers > 1 ? "s" : "",
                          run + 1, terminal ? "\033[K" : "\n");
-                s_run (context, system, what, bench->rate, &bench->samples[index][point][run]);
+                s_run (context, system, what, bench->rate, bench->frames, bench->batch,
+                       &bench->samples[index][point][run]);
             }
     if (terminal)
         fprintf (stderr, "\n");
@@ -684,6 +738,20 @@ s_parse_options (int argc, char *argv[], options_t *options)
                 return -1;
             }
         }
+        else if (strcmp (option, "--frames") == 0) {
+            options->frames = atoi (value);
+            if (options->frames != 1 && options->frames != 2) {
+                fprintf (stderr, "herald_bench: --frames wants 1 or 2\n");
+                return -1;
+            }
+        }
+        else if (strcmp (option, "--batch") == 0) {
+            options->batch = atoi (value);
+            if (options->batch < 1 || options->batch > BENCH_BATCH_MAX) {
+                fprintf (stderr, "herald_bench: --batch wants 1..%d\n", BENCH_BATCH_MAX);
+                return -1;
+            }
+        }
         else if (strcmp (option, "--cases") == 0)
             options->cases = value;
         else if (strcmp (option, "--subscribers") == 0)
@@ -721,6 +789,10 @@ s_parse_options (int argc, char *argv[], options_t *options)
         options->out = "docs";
     if (!options->runs)
         options->runs = options->quick ? 1 : RUNS_DEFAULT;
+    if (!options->frames)
+        options->frames = 2;
+    if (!options->batch)
+        options->batch = 1;
     if (!options->port_base)
         options->port_base = options->quick ? PORT_BASE_QUICK : PORT_BASE_DEFAULT;
     return 0;
@@ -740,10 +812,19 @@ main (int argc, char *argv[])
     bench.runs = options.runs;
     bench.quick = options.quick;
     bench.rate = LATENCY_RATE;
+    bench.frames = options.frames;
+    bench.batch = options.batch;
     if (s_set_up_systems (&bench, &options) || s_plan (&bench, &options))
         return HERALD_EXIT_USAGE;
     s_describe_machine (&bench, &options, argc, argv);
 
+    //  256 subscribers and their servers' connections need more than the
+    //  usual 1,024 descriptors.
+    struct rlimit files;
+    if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &files);
+    }
     context_t context = {.port_base = options.port_base};
     snprintf (context.directory, sizeof context.directory, "/tmp/herald-bench-XXXXXX");
     ssize_t length = readlink ("/proc/self/exe", context.self, sizeof context.self - 1);
@@ -758,8 +839,17 @@ main (int argc, char *argv[])
                      bench.systems[index].missing);
 
     int64_t started = bench_now_ns ();
+    cpu_times_t before = s_cpu_times ();
     s_run_all (&bench, &context);
+    cpu_times_t after = s_cpu_times ();
     bench.elapsed = (double) (bench_now_ns () - started) / 1e9;
+    //  What else ran meanwhile: numbers measured beside other work are worth less.
+    double total = after.total - before.total;
+    if (total > 0) {
+        double others = (after.busy - before.busy) - (after.mine - before.mine);
+        bench.others = others > 0 ? others / total : 0;
+        bench.steal = (after.steal - before.steal) / total;
+    }
     int rc = s_write_outputs (&bench, options.out, &context);
     rmdir (context.directory);
     if (rc)

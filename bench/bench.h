@@ -26,6 +26,9 @@
 #define BENCH_TOPIC        "event"
 #define BENCH_PAYLOAD_SIZE 100
 #define BENCH_BODY_MAX     (18 + BENCH_PAYLOAD_SIZE)
+//  With --batch, at most this many events share one message.
+#define BENCH_BATCH_MAX 64
+#define BENCH_MESSAGE_MAX (BENCH_BATCH_MAX * BENCH_BODY_MAX)
 
 //  Warm-up topic for the systems with no subscriber count (direct and
 //  zmq_proxy): the publisher repeats it until every subscriber has seen one.
@@ -89,6 +92,8 @@ typedef struct run_s {
     int subscribers;
     uint64_t messages;              //  events to publish
     int rate;                       //  events per second, 0 for as fast as possible
+    int frames;                     //  ZeroMQ frames per message: 2 (herald's), or 1
+    int batch;                      //  events per message in throughput runs
     int port;                       //  first of the ports this run may use
     pid_t hub;                      //  the server process, 0 for direct
     sink_t sink;
@@ -151,8 +156,11 @@ typedef struct {
     int runs;
     bool quick;
     int rate;                   //  latency runs' events per second
+    int frames, batch;          //  as in run_t
     char date[64], machine[256], cpu[160], libraries[256], command[512];
     double elapsed;             //  seconds the whole bench took
+    double others;              //  share of the CPUs that other processes used meanwhile
+    double steal;               //  share of the CPUs the hypervisor took
     sample_t samples[BENCH_MAX_SYSTEMS][BENCH_MAX_POINTS][BENCH_MAX_RUNS];
 } bench_t;
 
@@ -173,8 +181,9 @@ int
                uint64_t latency_skip);
 void
     sink_destroy (sink_t *self);
-//  One event reached subscriber index: check its sequence, count it, take
-//  its latency. Safe from one thread per subscriber at a time.
+//  A message of one or more events reached subscriber index: check their
+//  sequence, count them, take their latency. Safe from one thread per
+//  subscriber at a time.
 void
     sink_deliver (sink_t *self, int index, const void *body, size_t size);
 //  Subscriber index is ready, or its connection broke.
@@ -204,10 +213,10 @@ pid_t
 //  or ms pass. Returns 0 once it accepted.
 int
     proc_wait_port (pid_t pid, int port, int ms);
-//  Stop pid with SIGTERM, then SIGKILL after ms, and reap it. Returns its
-//  wait status, or -1.
+//  Stop pid with SIGTERM, again after a second (repeated is then true),
+//  then SIGKILL after ms more, and reap it. Returns its wait status, or -1.
 int
-    proc_stop (pid_t pid, int ms);
+    proc_stop (pid_t pid, int ms, bool *repeated);
 //  CPU seconds (user + system, all threads) of pid; -1 if unknown.
 double
     proc_cpu_seconds (pid_t pid);

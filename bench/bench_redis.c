@@ -38,7 +38,7 @@ typedef struct {
     uint64_t outstanding;       //  commands sent whose reply has not come
     bool unwritten;             //  the publisher's buffer holds commands
     uint64_t published;
-    char command[64 + BENCH_BODY_MAX];
+    char command[64 + BENCH_MESSAGE_MAX];
     size_t prefix_size;
 } rstate_t;
 

@@ -87,8 +87,9 @@ s_signal (sink_t *self)
     pthread_mutex_unlock (&self->lock);
 }
 
-void
-sink_deliver (sink_t *self, int index, const void *body, size_t size)
+//  One event of subscriber index.
+static void
+s_deliver_one (sink_t *self, int index, const uint8_t *body, size_t size)
 {
     wire_event_t event;
     if (wire_event_decode (body, size, &event)) {
@@ -112,6 +113,19 @@ sink_deliver (sink_t *self, int index, const void *body, size_t size)
         atomic_store (&self->done_ns, bench_now_ns ());
         s_signal (self);
     }
+}
+
+void
+sink_deliver (sink_t *self, int index, const void *body, size_t size)
+{
+    //  Every event is BENCH_BODY_MAX bytes; a batch is several end to end.
+    const uint8_t *bytes = body;
+    if (size == 0 || size % BENCH_BODY_MAX) {
+        atomic_fetch_add (&self->disorder, 1);
+        return;
+    }
+    for (size_t offset = 0; offset < size; offset += BENCH_BODY_MAX)
+        s_deliver_one (self, index, bytes + offset, BENCH_BODY_MAX);
 }
 
 void
@@ -245,15 +259,22 @@ proc_wait_port (pid_t pid, int port, int ms)
 }
 
 int
-proc_stop (pid_t pid, int ms)
+proc_stop (pid_t pid, int ms, bool *repeated)
 {
+    //  A second SIGTERM after a second: a process whose main loop was busy
+    //  when the first came may only see it at its next event.
     int pidfd = s_pidfd (pid);
-    if (kill (pid, SIGTERM) == 0 && pidfd != -1) {
-        struct pollfd item = {pidfd, POLLIN, 0};
-        if (poll (&item, 1, ms) <= 0)
-            kill (pid, SIGKILL);
+    *repeated = false;
+    struct pollfd item = {pidfd, POLLIN, 0};
+    bool gone = false;
+    if (pidfd != -1 && kill (pid, SIGTERM) == 0) {
+        gone = poll (&item, 1, 1000) > 0;
+        if (!gone && kill (pid, SIGTERM) == 0) {
+            *repeated = true;
+            gone = poll (&item, 1, ms) > 0;
+        }
     }
-    else
+    if (!gone)
         kill (pid, SIGKILL);
     if (pidfd != -1)
         close (pidfd);

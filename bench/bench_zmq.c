@@ -39,6 +39,7 @@ typedef struct {
     void **subs;
     zmq_pollitem_t *items;
     bool *warm;                 //  per subscriber: has seen a warm-up message
+    uint8_t message[sizeof BENCH_TOPIC + BENCH_MESSAGE_MAX];   //  --frames 1
     pthread_t thread;
     bool thread_started;
     _Atomic bool stop;
@@ -65,28 +66,43 @@ s_set_int (run_t *run, void *socket, int option, int value, const char *what)
     return s_set (run, socket, option, &value, sizeof value, what);
 }
 
+//  Hand one message to the sink: [topic][events], or with --frames 1
+//  [topic events] in one frame.
+static void
+s_take (zstate_t *self, int index, const uint8_t *data, size_t size, const uint8_t *body,
+        size_t body_size)
+{
+    if (size > 0 && data[0] == BENCH_WARM_TOPIC[0]) {
+        if (!self->warm[index]) {
+            self->warm[index] = true;
+            sink_set_ready (&self->run->sink, index);
+        }
+    }
+    else if (body)
+        sink_deliver (&self->run->sink, index, body, body_size);
+    else if (size >= strlen (BENCH_TOPIC))
+        sink_deliver (&self->run->sink, index, data + strlen (BENCH_TOPIC),
+                      size - strlen (BENCH_TOPIC));
+}
+
 //  Read everything subscriber index has ready, up to a batch.
 static void
 s_drain (zstate_t *self, int index, zmq_msg_t *topic, zmq_msg_t *body)
 {
-    sink_t *sink = &self->run->sink;
     void *socket = self->subs[index];
     for (int count = 0; count < DRAIN_BATCH; count++) {
         if (zmq_msg_recv (topic, socket, ZMQ_DONTWAIT) == -1)
             return;
-        if (!zmq_msg_more (topic) || zmq_msg_recv (body, socket, 0) == -1) {
-            atomic_fetch_add (&sink->disorder, 1);
+        if (!zmq_msg_more (topic)) {
+            s_take (self, index, zmq_msg_data (topic), zmq_msg_size (topic), NULL, 0);
             continue;
         }
-        const char *data = zmq_msg_data (topic);
-        if (zmq_msg_size (topic) > 0 && data[0] == BENCH_WARM_TOPIC[0]) {
-            if (!self->warm[index]) {
-                self->warm[index] = true;
-                sink_set_ready (sink, index);
-            }
+        if (zmq_msg_recv (body, socket, 0) == -1 || zmq_msg_more (body)) {
+            atomic_fetch_add (&self->run->sink.disorder, 1);
+            continue;
         }
-        else
-            sink_deliver (sink, index, zmq_msg_data (body), zmq_msg_size (body));
+        s_take (self, index, zmq_msg_data (topic), zmq_msg_size (topic), zmq_msg_data (body),
+                zmq_msg_size (body));
     }
 }
 
@@ -244,7 +260,7 @@ s_open_publisher (zstate_t *self)
         run_fail (run, "cannot make the publisher: %s", zmq_strerror (zmq_errno ()));
         return -1;
     }
-    if (s_set_int (run, self->pub, ZMQ_SNDHWM, BENCH_HWM, "ZMQ_SNDHWM")
+    if (s_set_int (run, self->pub, ZMQ_SNDHWM, getenv ("BENCH_CLIENT_HWM") ? atoi (getenv ("BENCH_CLIENT_HWM")) : BENCH_HWM, "ZMQ_SNDHWM")
         || s_set_int (run, self->pub, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP")
         || s_set_int (run, self->pub, ZMQ_SNDTIMEO, BENCH_IDLE_MS, "ZMQ_SNDTIMEO")
         || s_set_int (run, self->pub, ZMQ_LINGER, 0, "ZMQ_LINGER"))
@@ -294,7 +310,7 @@ s_open_subscribers (zstate_t *self)
         self->items[index] = (zmq_pollitem_t){socket, 0, ZMQ_POLLIN, 0};
         //  The event subscription goes first: when the warm-up has come
         //  through, the event subscription has reached every hop before it.
-        if (s_set_int (run, socket, ZMQ_RCVHWM, BENCH_HWM, "ZMQ_RCVHWM")
+        if (s_set_int (run, socket, ZMQ_RCVHWM, getenv ("BENCH_CLIENT_HWM") ? atoi (getenv ("BENCH_CLIENT_HWM")) : BENCH_HWM, "ZMQ_RCVHWM")
             || s_set_int (run, socket, ZMQ_LINGER, 0, "ZMQ_LINGER")
             || s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_TOPIC, strlen (BENCH_TOPIC),
                       "ZMQ_SUBSCRIBE")
@@ -341,8 +357,19 @@ static int
 s_publish (run_t *run, const uint8_t *body, size_t size)
 {
     zstate_t *self = run->state;
-    if (zmq_send (self->pub, BENCH_TOPIC, strlen (BENCH_TOPIC), ZMQ_SNDMORE) == -1
-        || zmq_send (self->pub, body, size, 0) == -1) {
+    size_t topic_size = strlen (BENCH_TOPIC);
+    int rc;
+    if (run->frames == 1 && topic_size + size <= sizeof self->message) {
+        memcpy (self->message, BENCH_TOPIC, topic_size);
+        memcpy (self->message + topic_size, body, size);
+        rc = zmq_send (self->pub, self->message, topic_size + size, 0);
+    }
+    else {
+        rc = zmq_send (self->pub, BENCH_TOPIC, topic_size, ZMQ_SNDMORE);
+        if (rc != -1)
+            rc = zmq_send (self->pub, body, size, 0);
+    }
+    if (rc == -1) {
         run_fail (run, "publisher cannot send: %s", zmq_strerror (zmq_errno ()));
         return -1;
     }

@@ -6,6 +6,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -595,8 +596,17 @@ report_markdown (const bench_t *bench, FILE *out)
         else if (system->kind == SYS_HERALD)
             fprintf (out, "| %s | `%s hub` |\n", system->name, system->program);
     }
-    fprintf (out, "| runs | %d per case and system, alternated; %.0f s in all |\n| command | `%s` |\n\n",
-             bench->runs, bench->elapsed, bench->command);
+    fprintf (out, "| runs | %d per case and system, alternated; %.0f s in all |\n", bench->runs,
+             bench->elapsed);
+    fprintf (out, "| other load | %.1f%% of the CPUs used by other processes meanwhile, %.1f%% "
+                  "stolen by the hypervisor |\n",
+             bench->others * 100, bench->steal * 100);
+    fprintf (out, "| command | `%s` |\n\n", bench->command);
+    if (bench->frames != 2 || bench->batch != 1)
+        fprintf (out, "**Experiment: %d frame%s per ZeroMQ message, %d event%s per message in "
+                      "throughput runs; herald's format is 2 frames and 1 event.**\n\n",
+                 bench->frames, bench->frames > 1 ? "s" : "", bench->batch,
+                 bench->batch > 1 ? "s" : "");
     if (bench->quick)
         fprintf (out, "**Smoke run (`--quick`): counts too small for the numbers to mean "
                       "anything.**\n\n");
@@ -673,131 +683,189 @@ s_run_gnuplot (const char *script, char *why, size_t why_size)
         snprintf (why, why_size, "gnuplot is not installed (apt-get install gnuplot-nox)");
         return -1;
     }
+    //  Its warnings go to a log, shown only if it fails.
+    char log_path[PATH_MAX + 8];
+    snprintf (log_path, sizeof log_path, "%s.log", script);
+    int log = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log == -1) {
+        snprintf (why, why_size, "cannot write %s: %s", log_path, strerror (errno));
+        return -1;
+    }
     pid_t pid = fork ();
     if (pid == 0) {
+        dup2 (log, 1);
+        dup2 (log, 2);
         execl (program, "gnuplot", script, (char *) NULL);
         _exit (127);
     }
-    int status;
+    close (log);
+    int status, rc = 0;
     if (pid == -1 || waitpid (pid, &status, 0) == -1) {
         snprintf (why, why_size, "cannot run gnuplot: %s", strerror (errno));
-        return -1;
+        rc = -1;
     }
-    if (!WIFEXITED (status) || WEXITSTATUS (status)) {
-        snprintf (why, why_size, "gnuplot failed on %s", script);
-        return -1;
+    else if (!WIFEXITED (status) || WEXITSTATUS (status)) {
+        snprintf (why, why_size, "gnuplot failed (its output is above)");
+        FILE *output = fopen (log_path, "r");
+        char line[512];
+        while (output && fgets (line, sizeof line, output))
+            fputs (line, stderr);
+        if (output)
+            fclose (output);
+        rc = -1;
     }
-    return 0;
+    unlink (log_path);
+    return rc;
+}
+
+//  A panel with nothing to show says so instead of failing the chart.
+static void
+s_empty_panel (FILE *gp, const char *title)
+{
+    fprintf (gp,
+             "set title '%s'\nunset logscale\nset xrange [0:1]\nset yrange [0:1]\n"
+             "set label 1 'not measured' at graph 0.5, graph 0.5 center\nplot NaN notitle\n"
+             "unset label 1\nset autoscale\n",
+             title);
 }
 
 int
 report_chart (const bench_t *bench, const char *directory, const char *png, char *why,
               size_t why_size)
 {
-    char path[5][PATH_MAX];
-    const char *names[] = {"throughput.dat", "latency.dat", "cpu.dat", "ready.dat", "chart.gp"};
-    for (int index = 0; index < 5; index++)
+    enum { THROUGHPUT, LATENCY, CPU, READY, SCRIPT, FILES };
+    const char *names[FILES] = {"throughput.dat", "latency.dat", "cpu.dat", "ready.dat",
+                                "chart.gp"};
+    char path[FILES][PATH_MAX];
+    FILE *files[FILES];
+    bool have[FILES] = {false};
+    for (int index = 0; index < FILES; index++) {
         snprintf (path[index], sizeof path[index], "%s/%s", directory, names[index]);
-    FILE *files[5];
-    for (int index = 0; index < 5; index++)
         if (!(files[index] = fopen (path[index], "w"))) {
             snprintf (why, why_size, "cannot write %s: %s", path[index], strerror (errno));
             while (index--)
                 fclose (files[index]);
             return -1;
         }
-    //  Throughput and hub CPU by fan-out; a column per system.
+    }
+    //  Throughput (median, min, max) and hub CPU by fan-out: a column per
+    //  system.
     for (int point = 0; point < bench->point_count; point++) {
         if (bench->points[point].mode != MODE_THROUGHPUT)
             continue;
-        fprintf (files[0], "%d", bench->points[point].subscribers);
-        fprintf (files[2], "%d", bench->points[point].subscribers);
+        fprintf (files[THROUGHPUT], "%d", bench->points[point].subscribers);
+        fprintf (files[CPU], "%d", bench->points[point].subscribers);
         for (int index = 0; index < bench->system_count; index++) {
             stats_t stats = s_stats (bench, index, point, s_throughput);
-            s_value (files[0], stats.median);
-            s_value (files[0], stats.min);
-            s_value (files[0], stats.max);
-            //  Microseconds of hub CPU per event published.
-            s_value (files[2], s_median (bench, index, point, s_cpu_per_million));
+            s_value (files[THROUGHPUT], stats.median);
+            s_value (files[THROUGHPUT], stats.min);
+            s_value (files[THROUGHPUT], stats.max);
+            double cpu = s_median (bench, index, point, s_cpu_per_million);
+            s_value (files[CPU], cpu);
+            have[THROUGHPUT] |= !isnan (stats.median);
+            have[CPU] |= !isnan (cpu);
         }
-        fprintf (files[0], "\n");
-        fprintf (files[2], "\n");
+        fprintf (files[THROUGHPUT], "\n");
+        fprintf (files[CPU], "\n");
     }
     //  Latency and time to ready: a row per system.
     int latency = s_find_point (bench, MODE_LATENCY, 0);
-    int ready10 = s_find_point (bench, MODE_READY, 10), ready100 = s_find_point (bench, MODE_READY, 100);
+    int ready10 = s_find_point (bench, MODE_READY, 10);
+    int ready100 = s_find_point (bench, MODE_READY, 100);
     for (int index = 0; index < bench->system_count; index++) {
         if (!bench->systems[index].available)
             continue;
-        fprintf (files[1], "\"%s\"", bench->systems[index].name);
-        s_value (files[1], s_median (bench, index, latency, s_p50));
-        s_value (files[1], s_median (bench, index, latency, s_p99));
-        s_value (files[1], s_median (bench, index, latency, s_p999));
-        fprintf (files[1], "\n");
-        fprintf (files[3], "\"%s\"", bench->systems[index].name);
-        s_value (files[3], s_median (bench, index, ready10, s_ready_ms));
-        s_value (files[3], s_median (bench, index, ready100, s_ready_ms));
-        fprintf (files[3], "\n");
+        double p50 = s_median (bench, index, latency, s_p50);
+        fprintf (files[LATENCY], "\"%s\"", bench->systems[index].name);
+        s_value (files[LATENCY], p50);
+        s_value (files[LATENCY], s_median (bench, index, latency, s_p99));
+        s_value (files[LATENCY], s_median (bench, index, latency, s_p999));
+        fprintf (files[LATENCY], "\n");
+        double ready = s_median (bench, index, ready10, s_ready_ms);
+        fprintf (files[READY], "\"%s\"", bench->systems[index].name);
+        s_value (files[READY], ready);
+        s_value (files[READY], s_median (bench, index, ready100, s_ready_ms));
+        fprintf (files[READY], "\n");
+        have[LATENCY] |= !isnan (p50);
+        have[READY] |= !isnan (ready);
     }
-    FILE *gp = files[4];
+    FILE *gp = files[SCRIPT];
     fprintf (gp,
              "set terminal pngcairo size 1400,1000 font 'sans,10' noenhanced\n"
-             "set output '%s'\n"
-             "set datafile missing '?'\n"
-             "set multiplot layout 2,2 title 'herald bench, %s: %s, %s; %d runs per case, "
-             "medians (bars: min-max)' font 'sans,12'\n"
-             "set grid\nset key top right\nset logscale x 2\nset logscale y 10\n",
-             png, bench->date, bench->machine, bench->cpu, bench->runs);
-    //  Plot 1: throughput per subscriber.
-    fprintf (gp, "set title 'Throughput per subscriber (events/s, 100-byte payload)'\n"
-                 "set xlabel 'subscribers'\nset ylabel 'events/s per subscriber'\n"
-                 "set format y '%%.0s%%c'\nplot ");
-    int plotted = 0;
-    for (int index = 0; index < bench->system_count; index++) {
-        if (!bench->systems[index].available)
-            continue;
-        fprintf (gp, "%s'%s' using 1:%d:%d:%d with yerrorlines lw 2 title '%s'",
-                 plotted++ ? ", " : "", path[0], 2 + 3 * index, 3 + 3 * index, 4 + 3 * index,
-                 bench->systems[index].name);
+             "set output '%s'\nset datafile missing '?'\n"
+             "set multiplot layout 2,2 title 'herald bench, %s: %s, %s; %d run%s per case, "
+             "medians (bars: min-max)' font 'sans,12'\nset grid\n",
+             png, bench->date, bench->machine, bench->cpu, bench->runs,
+             bench->runs > 1 ? "s" : "");
+    //  Throughput per subscriber, log-log.
+    const char *title = "Throughput per subscriber (events/s, 100-byte payload)";
+    if (have[THROUGHPUT]) {
+        fprintf (gp, "set title '%s'\nset logscale x 2\nset logscale y 10\nset key top right\n"
+                     "set xlabel 'subscribers'\nset ylabel 'events/s per subscriber'\n"
+                     "set format y '%%.0s%%c'\nplot ",
+                 title);
+        int plotted = 0;
+        for (int index = 0; index < bench->system_count; index++)
+            if (bench->systems[index].available)
+                fprintf (gp, "%s'%s' using 1:%d:%d:%d with yerrorlines lw 2 title '%s'",
+                         plotted++ ? ", " : "", path[THROUGHPUT], 2 + 3 * index, 3 + 3 * index,
+                         4 + 3 * index, bench->systems[index].name);
+        fprintf (gp, "\nset format y '%%g'\n");
     }
-    if (!plotted)
-        fprintf (gp, "NaN notitle");
-    //  Plot 2: latency.
-    fprintf (gp, "\nunset logscale x\nset title 'One-way latency at %d events/s, 1 subscriber "
-                 "(microseconds)'\nset xlabel ''\nset ylabel 'microseconds'\nset format y '%%g'\n"
-                 "set style data histogram\nset style histogram clustered gap 1\n"
-                 "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset key top left\n"
-                 "plot '%s' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 "
-                 "title 'p99.9'\n",
-             bench->rate, path[1]);
-    //  Plot 3: hub CPU per event.
-    fprintf (gp, "set style data lines\nset logscale x 2\nset key top left\n"
-                 "set title 'Hub CPU per event published (microseconds)'\n"
-                 "set xlabel 'subscribers'\nset ylabel 'CPU microseconds per event'\nplot ");
-    plotted = 0;
-    for (int index = 0; index < bench->system_count; index++) {
-        if (!bench->systems[index].available || bench->systems[index].kind == SYS_DIRECT)
-            continue;
-        fprintf (gp, "%s'%s' using 1:%d with linespoints lw 2 title '%s'", plotted++ ? ", " : "",
-                 path[2], 2 + index, bench->systems[index].name);
+    else
+        s_empty_panel (gp, title);
+    //  Latency percentiles, a cluster per system.
+    char latency_title[96];
+    snprintf (latency_title, sizeof latency_title,
+              "One-way latency at %d events/s, 1 subscriber (microseconds)", bench->rate);
+    if (have[LATENCY])
+        fprintf (gp, "set title '%s'\nunset logscale x\nset logscale y 10\nset xlabel ''\n"
+                     "set ylabel 'microseconds'\nset style data histogram\n"
+                     "set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+                     "set boxwidth 0.9\nset key top left\n"
+                     "plot '%s' using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
+                     "'' using 4 title 'p99.9'\n",
+                 latency_title, path[LATENCY]);
+    else
+        s_empty_panel (gp, latency_title);
+    //  Hub CPU per event published, by fan-out.
+    title = "Hub CPU per event published (microseconds)";
+    if (have[CPU]) {
+        fprintf (gp, "set title '%s'\nset style data lines\nset logscale x 2\nset logscale y 10\n"
+                     "set key top left\nset xlabel 'subscribers'\n"
+                     "set ylabel 'CPU microseconds per event'\nplot ",
+                 title);
+        int plotted = 0;
+        for (int index = 0; index < bench->system_count; index++)
+            if (bench->systems[index].available && bench->systems[index].kind != SYS_DIRECT)
+                fprintf (gp, "%s'%s' using 1:%d with linespoints lw 2 title '%s'",
+                         plotted++ ? ", " : "", path[CPU], 2 + index,
+                         bench->systems[index].name);
+        fprintf (gp, "\n");
     }
-    if (!plotted)
-        fprintf (gp, "NaN notitle");
-    //  Plot 4: time to ready.
-    fprintf (gp, "\nunset logscale x\nset title 'Time to ready (milliseconds)'\n"
-                 "set xlabel ''\nset ylabel 'milliseconds'\nset style data histogram\n"
-                 "set key top left\n"
-                 "plot '%s' using 2:xtic(1) title '10 subscribers', '' using 3 title "
-                 "'100 subscribers'\n"
-                 "unset multiplot\n",
-             path[3]);
+    else
+        s_empty_panel (gp, title);
+    //  Time to ready, a cluster per system.
+    title = "Time to ready (milliseconds)";
+    if (have[READY])
+        fprintf (gp, "set title '%s'\nunset logscale\nset xlabel ''\nset ylabel 'milliseconds'\n"
+                     "set style data histogram\nset style histogram clustered gap 1\n"
+                     "set style fill solid 0.8 border -1\nset key top left\n"
+                     "plot '%s' using 2:xtic(1) title '10 subscribers', '' using 3 title "
+                     "'100 subscribers'\n",
+                 title, path[READY]);
+    else
+        s_empty_panel (gp, title);
+    fprintf (gp, "unset multiplot\n");
     bool written = true;
-    for (int index = 0; index < 5; index++)
+    for (int index = 0; index < FILES; index++)
         written &= fclose (files[index]) == 0;
-    int rc = written ? s_run_gnuplot (path[4], why, why_size) : -1;
-    if (!written)
+    int rc = -1;
+    if (written)
+        rc = s_run_gnuplot (path[SCRIPT], why, why_size);
+    else
         snprintf (why, why_size, "cannot write the chart's data in %s", directory);
-    for (int index = 0; index < 5; index++)
+    for (int index = 0; index < FILES; index++)
         unlink (path[index]);
     return rc;
 }
