@@ -21,7 +21,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -37,16 +36,16 @@
 
 //  Defaults of a full run: about a second per throughput run, 20,000
 //  latency samples at 10,000 events/s.
-#define DELIVERIES_DEFAULT  1500000     //  per throughput run, over all subscribers
-#define MESSAGES_MIN        4000        //  per subscriber, however many there are
-#define LATENCY_SAMPLES     20000
-#define LATENCY_SKIP        1000        //  events that warm the path up first
-#define LATENCY_RATE        10000
-#define RUNS_DEFAULT        3
-#define PORT_BASE_DEFAULT   26000
-#define PORT_BASE_QUICK     26500       //  a smoke test beside a full bench
-#define PORT_SLOTS          64          //  runs rotate over this many sets of 4 ports
-#define HUB_STOP_MS         5000
+#define DELIVERIES_DEFAULT 1500000  //  per throughput run, over all subscribers
+#define MESSAGES_MIN       4000     //  per subscriber, however many there are
+#define LATENCY_SAMPLES    20000
+#define LATENCY_SKIP       1000  //  events that warm the path up first
+#define LATENCY_RATE       10000
+#define RUNS_DEFAULT       5
+#define PORT_BASE_DEFAULT  26000
+#define PORT_BASE_QUICK    26500  //  a smoke test beside a full bench
+#define PORT_SLOTS         64     //  runs rotate over this many sets of 4 ports
+#define HUB_STOP_MS        5000
 
 typedef struct {
     const char *herald;
@@ -75,7 +74,7 @@ static const char *s_usage =
     "                       with --quick, nothing is written without --out)\n"
     "  --quick              smoke run: tiny counts, 1 run; exit 0 only if every\n"
     "                       subscriber got every event\n"
-    "  --runs N             runs per case and system (default 3)\n"
+    "  --runs N             runs per case and system (default 5)\n"
     "  --cases LIST         throughput,latency,ready (default: all)\n"
     "  --subscribers LIST   throughput fan-outs (default 1,4,16,64,256)\n"
     "  --systems LIST       direct,zmq_proxy,herald,redis,nats (default: all)\n"
@@ -102,8 +101,7 @@ s_find_program (const char *name, char *out, size_t size)
               path ? path : "");
     for (char *save = NULL, *directory = strtok_r (directories, ":", &save); directory;
          directory = strtok_r (NULL, ":", &save)) {
-        if (snprintf (out, size, "%s/%s", directory, name) < (int) size
-            && access (out, X_OK) == 0)
+        if (snprintf (out, size, "%s/%s", directory, name) < (int) size && access (out, X_OK) == 0)
             return true;
     }
     out[0] = 0;
@@ -163,8 +161,8 @@ s_add_server (bench_t *bench, const char *name, sys_kind_t kind, const char *giv
               const char *server_package, const char *library_package)
 {
     char program[PATH_MAX] = "";
-    bool found = given ? access (given, X_OK) == 0
-                       : s_find_program (server, program, sizeof program);
+    bool found =
+        given ? access (given, X_OK) == 0 : s_find_program (server, program, sizeof program);
     s_add_system (bench, name, kind, given ? given : program);
     system_t *system = &bench->systems[bench->system_count - 1];
     if (!compiled) {
@@ -173,13 +171,11 @@ s_add_server (bench_t *bench, const char *name, sys_kind_t kind, const char *giv
                   "herald_bench was built without its client library: `apt-get install %s %s`, "
                   "then configure again (`cmake -S . -B build`) and build",
                   server_package, library_package);
-    }
-    else if (!found) {
+    } else if (!found) {
         system->available = false;
         snprintf (system->missing, sizeof system->missing, "%s not found: `apt-get install %s`",
                   given ? given : server, server_package);
-    }
-    else
+    } else
         s_program_version (system->program, version_marker, system->version,
                            sizeof system->version);
 }
@@ -220,8 +216,8 @@ s_set_up_systems (bench_t *bench, const options_t *options)
     bool nats = false;
 #endif
     if (s_listed (options->systems, "redis"))
-        s_add_server (bench, "Redis", SYS_REDIS, options->redis_server, "redis-server", "v=",
-                      redis, "redis-server", "libhiredis-dev");
+        s_add_server (bench, "Redis", SYS_REDIS, options->redis_server, "redis-server", "v=", redis,
+                      "redis-server", "libhiredis-dev");
     if (s_listed (options->systems, "nats"))
         s_add_server (bench, "NATS", SYS_NATS, options->nats_server, "nats-server", ": v", nats,
                       "nats-server", "libnats-dev");
@@ -257,8 +253,8 @@ s_backend (sys_kind_t kind)
 //  One run
 
 typedef struct {
-    char directory[64];         //  for servers' logs and configuration
-    char self[PATH_MAX];        //  this binary, for the zmq_proxy child
+    char directory[64];   //  for servers' logs and configuration
+    char self[PATH_MAX];  //  this binary, for the zmq_proxy child
     int port_base;
     int port_slot;
 } context_t;
@@ -285,21 +281,35 @@ s_start_server (context_t *context, const system_t *system, run_t *run, char *lo
         snprintf (program, sizeof program, "%s", context->self);
         argv[1] = "--zmq-proxy", argv[2] = endpoints[0], argv[3] = endpoints[1];
         argv[4] = hwm;
-        listen_port = run->port + 1;    //  bound last
+        listen_port = run->port + 1;  //  bound last
         break;
     case SYS_HERALD:
         argv[1] = "hub", argv[2] = "--frontend", argv[3] = endpoints[0];
         argv[4] = "--backend", argv[5] = endpoints[1], argv[6] = "--control";
         argv[7] = endpoints[2], argv[8] = "--hwm", argv[9] = hwm;
-        listen_port = run->port + 2;    //  bound last
+        listen_port = run->port + 2;  //  bound last
         break;
     case SYS_REDIS: {
         //  No persistence, and no output limit for subscribers: the ZeroMQ
         //  systems drop nothing either.
-        char *redis[] = {program, "--port", ports[0], "--bind", "127.0.0.1", "--save", "",
-                         "--appendonly", "no", "--client-output-buffer-limit", "pubsub 0 0 0",
-                         "--protected-mode", "no", "--daemonize", "no", "--dir",
-                         context->directory, NULL};
+        char *redis[] = {program,
+                         "--port",
+                         ports[0],
+                         "--bind",
+                         "127.0.0.1",
+                         "--save",
+                         "",
+                         "--appendonly",
+                         "no",
+                         "--client-output-buffer-limit",
+                         "pubsub 0 0 0",
+                         "--protected-mode",
+                         "no",
+                         "--daemonize",
+                         "no",
+                         "--dir",
+                         context->directory,
+                         NULL};
         memcpy (argv, redis, sizeof redis);
         break;
     }
@@ -383,8 +393,7 @@ s_wait_delivered (run_t *run)
         if (now_delivered != last) {
             last = now_delivered;
             last_progress = bench_now_ns ();
-        }
-        else if (bench_now_ns () - last_progress > (int64_t) BENCH_IDLE_MS * 1000000)
+        } else if (bench_now_ns () - last_progress > (int64_t) BENCH_IDLE_MS * 1000000)
             return;
     }
 }
@@ -423,8 +432,9 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     if (point->mode == MODE_LATENCY) {
         run.rate = rate;
         latency_cap = point->messages;
-        per_subscriber = point->messages + (point->messages >= 10 * LATENCY_SKIP ? LATENCY_SKIP
-                                                                                : point->messages / 10);
+        per_subscriber =
+            point->messages
+            + (point->messages >= 10 * LATENCY_SKIP ? LATENCY_SKIP : point->messages / 10);
     }
     run.messages = point->mode == MODE_READY ? 0 : per_subscriber;
     if (sink_init (&run.sink, run.subscribers, run.messages, latency_cap,
@@ -438,7 +448,8 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     if (s_start_server (context, system, &run, log_path, sizeof log_path))
         goto finish;
     int64_t listening = bench_now_ns ();
-    sample->hub_start_ms = (double) (listening - started) / 1e6;
+    //  direct has no server to start.
+    sample->hub_start_ms = run.hub ? (double) (listening - started) / 1e6 : NAN;
     if (run.hub)
         sample->hub_base_kb = proc_status_kb (run.hub, "VmRSS");
     if (backend->open (&run))
@@ -485,8 +496,10 @@ finish:
         bool repeated;
         int status = proc_stop (run.hub, HUB_STOP_MS, &repeated);
         if (repeated)
-            fprintf (stderr, "\nherald_bench: %s's server did not stop within 1 s of SIGTERM; "
-                             "sent another\n", system->name);
+            fprintf (stderr,
+                     "\nherald_bench: %s's server did not stop within 1 s of SIGTERM; "
+                     "sent another\n",
+                     system->name);
         if (system->kind == SYS_HERALD && status != 0 && !run.error[0])
             run_fail (&run, "herald's hub exited with status %d", status);
     }
@@ -532,8 +545,7 @@ s_plan (bench_t *bench, const options_t *options)
     int fanouts[8] = {1, 4, 16, 64, 256}, fanout_count = 5;
     if (options->quick)
         fanout_count = 2;
-    if (options->fanouts
-        && (fanout_count = s_parse_list (options->fanouts, fanouts, 8)) <= 0) {
+    if (options->fanouts && (fanout_count = s_parse_list (options->fanouts, fanouts, 8)) <= 0) {
         fprintf (stderr, "herald_bench: --subscribers wants numbers 1..1000, comma separated\n");
         return -1;
     }
@@ -544,8 +556,8 @@ s_plan (bench_t *bench, const options_t *options)
     if (s_listed (options->cases, "throughput"))
         for (int index = 0; index < fanout_count; index++) {
             uint64_t messages = deliveries / (uint64_t) fanouts[index];
-            bench->points[bench->point_count++] = (point_t){
-                MODE_THROUGHPUT, fanouts[index], messages > least ? messages : least};
+            bench->points[bench->point_count++] =
+                (point_t){MODE_THROUGHPUT, fanouts[index], messages > least ? messages : least};
         }
     if (s_listed (options->cases, "latency"))
         bench->points[bench->point_count++] =
@@ -603,8 +615,8 @@ s_describe_machine (bench_t *bench, const options_t *options, int argc, char *ar
     (void) options;
     length = snprintf (bench->command, sizeof bench->command, "herald_bench");
     for (int index = 1; index < argc && length < (int) sizeof bench->command; index++)
-        length += snprintf (bench->command + length, sizeof bench->command - (size_t) length,
-                            " %s", argv[index]);
+        length += snprintf (bench->command + length, sizeof bench->command - (size_t) length, " %s",
+                            argv[index]);
 }
 
 //  CPU time of the whole machine: busy (all but idle and iowait), stolen by
@@ -618,8 +630,8 @@ static cpu_times_t
 s_cpu_times (void)
 {
     cpu_times_t times = {0};
-    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
-                       softirq = 0, steal = 0;
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                       steal = 0;
     FILE *stat = fopen ("/proc/stat", "r");
     if (stat) {
         if (fscanf (stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system,
@@ -659,6 +671,7 @@ s_run_all (bench_t *bench, context_t *context)
     for (int system = 0; system < bench->system_count; system++)
         total += bench->systems[system].available ? bench->point_count * bench->runs : 0;
     bool terminal = isatty (STDERR_FILENO);
+    int64_t started = bench_now_ns ();
     for (int run = 0; run < bench->runs; run++)
         for (int point = 0; point < bench->point_count; point++)
             for (int index = 0; index < bench->system_count; index++) {
@@ -666,10 +679,11 @@ s_run_all (bench_t *bench, context_t *context)
                 if (!system->available)
                     continue;
                 const point_t *what = &bench->points[point];
-                fprintf (stderr, "%s[%d/%d] %s %s, %d subscriber%s, run %d%s",
-                         terminal ? "\r" : "", ++done, total, system->name,
-                         s_mode_name (what), what->subscribers, what->subscribers > 1 ? "s" : "",
-                         run + 1, terminal ? "\033[K" : "\n");
+                int seconds = (int) ((bench_now_ns () - started) / 1000000000);
+                fprintf (stderr, "%s[%d/%d %d:%02d] %s %s, %d subscriber%s, run %d%s",
+                         terminal ? "\r" : "", ++done, total, seconds / 60, seconds % 60,
+                         system->name, s_mode_name (what), what->subscribers,
+                         what->subscribers > 1 ? "s" : "", run + 1, terminal ? "\033[K" : "\n");
                 s_run (context, system, what, bench->rate, bench->frames, bench->batch,
                        &bench->samples[index][point][run]);
             }
@@ -717,17 +731,14 @@ s_parse_options (int argc, char *argv[], options_t *options)
         if (strcmp (option, "--help") == 0) {
             fputs (s_usage, stdout);
             exit (0);
-        }
-        else if (strcmp (option, "--quick") == 0) {
+        } else if (strcmp (option, "--quick") == 0) {
             options->quick = true;
             takes = false;
-        }
-        else if (!value) {
+        } else if (!value) {
             fprintf (stderr, "herald_bench: unknown option or missing value: %s\n%s", option,
                      s_usage);
             return -1;
-        }
-        else if (strcmp (option, "--herald") == 0)
+        } else if (strcmp (option, "--herald") == 0)
             options->herald = value;
         else if (strcmp (option, "--out") == 0)
             options->out = value;
@@ -737,22 +748,19 @@ s_parse_options (int argc, char *argv[], options_t *options)
                 fprintf (stderr, "herald_bench: --runs wants 1..%d\n", BENCH_MAX_RUNS);
                 return -1;
             }
-        }
-        else if (strcmp (option, "--frames") == 0) {
+        } else if (strcmp (option, "--frames") == 0) {
             options->frames = atoi (value);
             if (options->frames != 1 && options->frames != 2) {
                 fprintf (stderr, "herald_bench: --frames wants 1 or 2\n");
                 return -1;
             }
-        }
-        else if (strcmp (option, "--batch") == 0) {
+        } else if (strcmp (option, "--batch") == 0) {
             options->batch = atoi (value);
             if (options->batch < 1 || options->batch > BENCH_BATCH_MAX) {
                 fprintf (stderr, "herald_bench: --batch wants 1..%d\n", BENCH_BATCH_MAX);
                 return -1;
             }
-        }
-        else if (strcmp (option, "--cases") == 0)
+        } else if (strcmp (option, "--cases") == 0)
             options->cases = value;
         else if (strcmp (option, "--subscribers") == 0)
             options->fanouts = value;
@@ -764,8 +772,7 @@ s_parse_options (int argc, char *argv[], options_t *options)
                 fprintf (stderr, "herald_bench: --messages wants 1..100000000\n");
                 return -1;
             }
-        }
-        else if (strcmp (option, "--also") == 0 && options->also_count < BENCH_MAX_SYSTEMS)
+        } else if (strcmp (option, "--also") == 0 && options->also_count < BENCH_MAX_SYSTEMS)
             options->also[options->also_count++] = value;
         else if (strcmp (option, "--port-base") == 0) {
             options->port_base = atoi (value);
@@ -774,8 +781,7 @@ s_parse_options (int argc, char *argv[], options_t *options)
                          65535 - 4 * PORT_SLOTS);
                 return -1;
             }
-        }
-        else if (strcmp (option, "--redis-server") == 0)
+        } else if (strcmp (option, "--redis-server") == 0)
             options->redis_server = value;
         else if (strcmp (option, "--nats-server") == 0)
             options->nats_server = value;

@@ -27,7 +27,7 @@
 #define BENCH_PAYLOAD_SIZE 100
 #define BENCH_BODY_MAX     (18 + BENCH_PAYLOAD_SIZE)
 //  With --batch, at most this many events share one message.
-#define BENCH_BATCH_MAX 64
+#define BENCH_BATCH_MAX   64
 #define BENCH_MESSAGE_MAX (BENCH_BATCH_MAX * BENCH_BODY_MAX)
 
 //  Warm-up topic for the systems with no subscriber count (direct and
@@ -55,21 +55,21 @@ typedef enum { MODE_THROUGHPUT, MODE_LATENCY, MODE_READY } bench_mode_t;
 //  threads, read by the driver.
 typedef struct {
     int subscribers;
-    uint64_t expected;              //  events per subscriber
-    _Atomic uint64_t *received;     //  per subscriber
-    uint64_t *next_sequence;        //  per subscriber, owned by its receiver
-    _Atomic uint64_t disorder;      //  events out of sequence
-    _Atomic int complete;           //  subscribers that have every event
-    _Atomic int ready;              //  subscribers that proved they are ready
-    _Atomic int failed;             //  subscribers whose connection broke
-    _Atomic int64_t last_ns;        //  time of the last delivery
-    _Atomic int64_t done_ns;        //  when the last subscriber completed
+    uint64_t expected;           //  events per subscriber
+    _Atomic uint64_t *received;  //  per subscriber
+    uint64_t *next_sequence;     //  per subscriber, owned by its receiver
+    _Atomic uint64_t disorder;   //  events out of sequence
+    _Atomic int complete;        //  subscribers that have every event
+    _Atomic int ready;           //  subscribers that proved they are ready
+    _Atomic int failed;          //  subscribers whose connection broke
+    _Atomic int64_t last_ns;     //  time of the last delivery
+    _Atomic int64_t done_ns;     //  when the last subscriber completed
     //  Latency runs: one-way latency of subscriber 0's events, ns
     int64_t *latency;
     size_t latency_count, latency_cap;
-    uint64_t latency_skip;          //  the first events warm the path up
+    uint64_t latency_skip;  //  the first events warm the path up
     pthread_mutex_t lock;
-    pthread_cond_t changed;         //  ready or complete changed
+    pthread_cond_t changed;  //  ready or complete changed
 } sink_t;
 
 struct run_s;
@@ -90,15 +90,15 @@ typedef struct run_s {
     sys_kind_t kind;
     bench_mode_t mode;
     int subscribers;
-    uint64_t messages;              //  events to publish
-    int rate;                       //  events per second, 0 for as fast as possible
-    int frames;                     //  ZeroMQ frames per message: 2 (herald's), or 1
-    int batch;                      //  events per message in throughput runs
-    int port;                       //  first of the ports this run may use
-    pid_t hub;                      //  the server process, 0 for direct
+    uint64_t messages;  //  events to publish
+    int rate;           //  events per second, 0 for as fast as possible
+    int frames;         //  ZeroMQ frames per message: 2 (herald's), or 1
+    int batch;          //  events per message in throughput runs
+    int port;           //  first of the ports this run may use
+    pid_t hub;          //  the server process, 0 for direct
     sink_t sink;
-    void *state;                    //  the backend's
-    char error[256];                //  why the run failed
+    void *state;      //  the backend's
+    char error[256];  //  why the run failed
 } run_t;
 
 extern const backend_t bench_zmq_backend;
@@ -115,37 +115,37 @@ extern const backend_t bench_nats_backend;
 #define BENCH_MAX_RUNS    25
 
 typedef struct {
-    char name[32];              //  as shown: direct, zmq_proxy, herald, Redis, NATS
+    char name[32];  //  as shown: direct, zmq_proxy, herald, Redis, NATS
     sys_kind_t kind;
-    char program[512];          //  herald, redis-server or nats-server; empty for the others
-    char version[64];           //  of the server, when it says
+    char program[512];  //  herald, redis-server or nats-server; empty for the others
+    char version[64];   //  of the server, when it says
     bool available;
-    char missing[256];          //  why not, and how to install it
+    char missing[256];  //  why not, and how to install it
 } system_t;
 
 //  One measured point: a mode at a number of subscribers.
 typedef struct {
     bench_mode_t mode;
     int subscribers;
-    uint64_t messages;          //  per subscriber (throughput) or in all (latency)
+    uint64_t messages;  //  per subscriber (throughput) or in all (latency)
 } point_t;
 
 //  What one run measured.
 typedef struct {
-    bool ran;                   //  attempted
-    bool complete;              //  every subscriber got every event
+    bool ran;       //  attempted
+    bool complete;  //  every subscriber got every event
     char error[256];
     uint64_t sent, expected, delivered, disorder;
-    double seconds;             //  first send to last delivery
-    double throughput;          //  per subscriber, events/s
-    double hub_cpu;             //  seconds of CPU while publishing; < 0 if no hub
-    uint64_t hub_base_kb;       //  hub RSS before any client
-    uint64_t hub_ready_kb;      //  hub RSS with every client connected
-    uint64_t hub_peak_kb;       //  hub VmHWM at the end
-    double p50, p99, p999;      //  latency, microseconds
+    double seconds;         //  first send to last delivery
+    double throughput;      //  per subscriber, events/s
+    double hub_cpu;         //  seconds of CPU while publishing; < 0 if no hub
+    uint64_t hub_base_kb;   //  hub RSS before any client
+    uint64_t hub_ready_kb;  //  hub RSS with every client connected
+    uint64_t hub_peak_kb;   //  hub VmHWM at the end
+    double p50, p99, p999;  //  latency, microseconds
     size_t samples;
-    double hub_start_ms;        //  start of the hub until it listens
-    double clients_ms;          //  clients' start until the publisher is ready
+    double hub_start_ms;  //  start of the hub until it listens
+    double clients_ms;    //  clients' start until the publisher is ready
 } sample_t;
 
 typedef struct {
@@ -155,77 +155,58 @@ typedef struct {
     int point_count;
     int runs;
     bool quick;
-    int rate;                   //  latency runs' events per second
-    int frames, batch;          //  as in run_t
+    int rate;           //  latency runs' events per second
+    int frames, batch;  //  as in run_t
     char date[64], machine[256], cpu[160], libraries[256], command[512];
-    double elapsed;             //  seconds the whole bench took
-    double others;              //  share of the CPUs that other processes used meanwhile
-    double steal;               //  share of the CPUs the hypervisor took
+    double elapsed;  //  seconds the whole bench took
+    double others;   //  share of the CPUs that other processes used meanwhile
+    double steal;    //  share of the CPUs the hypervisor took
     sample_t samples[BENCH_MAX_SYSTEMS][BENCH_MAX_POINTS][BENCH_MAX_RUNS];
 } bench_t;
 
 //  report.c: the Markdown report, and the chart through gnuplot. The chart
 //  returns 0, or -1 with the reason in why.
-void
-    report_markdown (const bench_t *bench, FILE *out);
-int
-    report_chart (const bench_t *bench, const char *directory, const char *png, char *why,
+void report_markdown (const bench_t *bench, FILE *out);
+int report_chart (const bench_t *bench, const char *directory, const char *png, char *why,
                   size_t why_size);
 //  True if every run that ran delivered everything.
-bool
-    report_all_delivered (const bench_t *bench);
+bool report_all_delivered (const bench_t *bench);
 
 //  bench_util.c: the sink
-int
-    sink_init (sink_t *self, int subscribers, uint64_t expected, size_t latency_cap,
+int sink_init (sink_t *self, int subscribers, uint64_t expected, size_t latency_cap,
                uint64_t latency_skip);
-void
-    sink_destroy (sink_t *self);
+void sink_destroy (sink_t *self);
 //  A message of one or more events reached subscriber index: check their
 //  sequence, count them, take their latency. Safe from one thread per
 //  subscriber at a time.
-void
-    sink_deliver (sink_t *self, int index, const void *body, size_t size);
+void sink_deliver (sink_t *self, int index, const void *body, size_t size);
 //  Subscriber index is ready, or its connection broke.
-void
-    sink_set_ready (sink_t *self, int index);
-void
-    sink_set_failed (sink_t *self, int index);
+void sink_set_ready (sink_t *self, int index);
+void sink_set_failed (sink_t *self, int index);
 //  Wait until count (ready or complete) reaches target or ms pass; true if
 //  it did.
-bool
-    sink_wait_ready (sink_t *self, int target, int ms);
-bool
-    sink_wait_complete (sink_t *self, int ms);
-uint64_t
-    sink_delivered (sink_t *self);
+bool sink_wait_ready (sink_t *self, int target, int ms);
+bool sink_wait_complete (sink_t *self, int ms);
+uint64_t sink_delivered (sink_t *self);
 
 //  bench_util.c: clocks, processes, /proc
-int64_t
-    bench_now_ns (void);
-void
-    run_fail (run_t *run, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+int64_t bench_now_ns (void);
+void run_fail (run_t *run, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 //  Start argv[0] with stdout and stderr appended to log_path. Returns the
 //  pid, or -1 (errno set).
-pid_t
-    proc_spawn (char *const argv[], const char *log_path);
+pid_t proc_spawn (char *const argv[], const char *log_path);
 //  Wait until a TCP connection to 127.0.0.1:port is accepted, or pid dies,
 //  or ms pass. Returns 0 once it accepted.
-int
-    proc_wait_port (pid_t pid, int port, int ms);
+int proc_wait_port (pid_t pid, int port, int ms);
 //  Stop pid with SIGTERM, again after a second (repeated is then true),
 //  then SIGKILL after ms more, and reap it. Returns its wait status, or -1.
-int
-    proc_stop (pid_t pid, int ms, bool *repeated);
+int proc_stop (pid_t pid, int ms, bool *repeated);
 //  CPU seconds (user + system, all threads) of pid; -1 if unknown.
-double
-    proc_cpu_seconds (pid_t pid);
+double proc_cpu_seconds (pid_t pid);
 //  A field of /proc/pid/status in kB (VmRSS, VmHWM); 0 if unknown.
-uint64_t
-    proc_status_kb (pid_t pid, const char *field);
+uint64_t proc_status_kb (pid_t pid, const char *field);
 
 //  bench_zmq.c: the zmq_proxy hub, run as "herald_bench --zmq-proxy F B HWM".
-int
-    bench_zmq_proxy_main (const char *frontend, const char *backend, int hwm);
+int bench_zmq_proxy_main (const char *frontend, const char *backend, int hwm);
 
 #endif

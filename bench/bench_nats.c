@@ -114,8 +114,8 @@ s_open (run_t *run)
     }
     //  Flush each only after all have subscribed: the round trips overlap.
     for (int index = 0; index < count; index++)
-        if (s_check (run, natsConnection_FlushTimeout (self->connections[index],
-                                                       BENCH_READY_TIMEOUT_MS),
+        if (s_check (run,
+                     natsConnection_FlushTimeout (self->connections[index], BENCH_READY_TIMEOUT_MS),
                      "subscriber's flush"))
             return -1;
     //  The publisher: buffered for throughput, each message at once for

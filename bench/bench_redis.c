@@ -23,8 +23,8 @@
 
 //  PUBLISH replies the publisher may wait for at once, and how often (in
 //  commands) it writes and reads when it is not waiting.
-#define WINDOW      4096
-#define PUMP_EVERY  32
+#define WINDOW     4096
+#define PUMP_EVERY 32
 
 typedef struct {
     run_t *run;
@@ -35,8 +35,8 @@ typedef struct {
     pthread_t thread;
     bool thread_started;
     _Atomic bool stop;
-    uint64_t outstanding;       //  commands sent whose reply has not come
-    bool unwritten;             //  the publisher's buffer holds commands
+    uint64_t outstanding;  //  commands sent whose reply has not come
+    bool unwritten;        //  the publisher's buffer holds commands
     uint64_t published;
     char command[64 + BENCH_MESSAGE_MAX];
     size_t prefix_size;

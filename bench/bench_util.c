@@ -32,7 +32,7 @@ void
 run_fail (run_t *run, const char *format, ...)
 {
     if (run->error[0])
-        return;     //  keep the first reason
+        return;  //  keep the first reason
     va_list args;
     va_start (args, format);
     vsnprintf (run->error, sizeof run->error, format, args);
@@ -99,8 +99,8 @@ s_deliver_one (sink_t *self, int index, const uint8_t *body, size_t size)
     if (event.sequence != self->next_sequence[index])
         atomic_fetch_add (&self->disorder, 1);
     self->next_sequence[index] = event.sequence + 1;
-    if (index == 0 && self->latency_count < self->latency_cap
-        && event.sequence > self->latency_skip && event.payload_size >= sizeof (int64_t)) {
+    if (index == 0 && self->latency_count < self->latency_cap && event.sequence > self->latency_skip
+        && event.payload_size >= sizeof (int64_t)) {
         int64_t sent;
         memcpy (&sent, event.payload, sizeof sent);
         self->latency[self->latency_count++] = bench_now_ns () - sent;

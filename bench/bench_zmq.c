@@ -38,8 +38,8 @@ typedef struct {
     void *pub, *control;
     void **subs;
     zmq_pollitem_t *items;
-    bool *warm;                 //  per subscriber: has seen a warm-up message
-    uint8_t message[sizeof BENCH_TOPIC + BENCH_MESSAGE_MAX];   //  --frames 1
+    bool *warm;  //  per subscriber: has seen a warm-up message
+    uint8_t message[sizeof BENCH_TOPIC + BENCH_MESSAGE_MAX];  //  --frames 1
     pthread_t thread;
     bool thread_started;
     _Atomic bool stop;
@@ -77,8 +77,7 @@ s_take (zstate_t *self, int index, const uint8_t *data, size_t size, const uint8
             self->warm[index] = true;
             sink_set_ready (&self->run->sink, index);
         }
-    }
-    else if (body)
+    } else if (body)
         sink_deliver (&self->run->sink, index, body, body_size);
     else if (size >= strlen (BENCH_TOPIC))
         sink_deliver (&self->run->sink, index, data + strlen (BENCH_TOPIC),
@@ -260,7 +259,7 @@ s_open_publisher (zstate_t *self)
         run_fail (run, "cannot make the publisher: %s", zmq_strerror (zmq_errno ()));
         return -1;
     }
-    if (s_set_int (run, self->pub, ZMQ_SNDHWM, getenv ("BENCH_CLIENT_HWM") ? atoi (getenv ("BENCH_CLIENT_HWM")) : BENCH_HWM, "ZMQ_SNDHWM")
+    if (s_set_int (run, self->pub, ZMQ_SNDHWM, BENCH_HWM, "ZMQ_SNDHWM")
         || s_set_int (run, self->pub, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP")
         || s_set_int (run, self->pub, ZMQ_SNDTIMEO, BENCH_IDLE_MS, "ZMQ_SNDTIMEO")
         || s_set_int (run, self->pub, ZMQ_LINGER, 0, "ZMQ_LINGER"))
@@ -310,13 +309,13 @@ s_open_subscribers (zstate_t *self)
         self->items[index] = (zmq_pollitem_t){socket, 0, ZMQ_POLLIN, 0};
         //  The event subscription goes first: when the warm-up has come
         //  through, the event subscription has reached every hop before it.
-        if (s_set_int (run, socket, ZMQ_RCVHWM, getenv ("BENCH_CLIENT_HWM") ? atoi (getenv ("BENCH_CLIENT_HWM")) : BENCH_HWM, "ZMQ_RCVHWM")
+        if (s_set_int (run, socket, ZMQ_RCVHWM, BENCH_HWM, "ZMQ_RCVHWM")
             || s_set_int (run, socket, ZMQ_LINGER, 0, "ZMQ_LINGER")
             || s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_TOPIC, strlen (BENCH_TOPIC),
                       "ZMQ_SUBSCRIBE")
             || (run->kind != SYS_HERALD
-                && s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_WARM_TOPIC,
-                          strlen (BENCH_WARM_TOPIC), "ZMQ_SUBSCRIBE")))
+                && s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_WARM_TOPIC, strlen (BENCH_WARM_TOPIC),
+                          "ZMQ_SUBSCRIBE")))
             return -1;
         if (zmq_connect (socket, endpoint)) {
             run_fail (run, "subscriber cannot connect to %s: %s", endpoint,
@@ -363,8 +362,7 @@ s_publish (run_t *run, const uint8_t *body, size_t size)
         memcpy (self->message, BENCH_TOPIC, topic_size);
         memcpy (self->message + topic_size, body, size);
         rc = zmq_send (self->pub, self->message, topic_size + size, 0);
-    }
-    else {
+    } else {
         rc = zmq_send (self->pub, BENCH_TOPIC, topic_size, ZMQ_SNDMORE);
         if (rc != -1)
             rc = zmq_send (self->pub, body, size, 0);
@@ -435,8 +433,8 @@ bench_zmq_proxy_main (const char *frontend, const char *backend, int hwm)
         || zmq_setsockopt (xpub, ZMQ_RCVHWM, &hwm, sizeof hwm)
         || zmq_setsockopt (xpub, ZMQ_SNDHWM, &hwm, sizeof hwm)
         || zmq_setsockopt (xsub, ZMQ_LINGER, &linger, sizeof linger)
-        || zmq_setsockopt (xpub, ZMQ_LINGER, &linger, sizeof linger)
-        || zmq_bind (xsub, frontend) || zmq_bind (xpub, backend)) {
+        || zmq_setsockopt (xpub, ZMQ_LINGER, &linger, sizeof linger) || zmq_bind (xsub, frontend)
+        || zmq_bind (xpub, backend)) {
         fprintf (stderr, "zmq_proxy: cannot set up %s -> %s: %s\n", frontend, backend,
                  zmq_strerror (zmq_errno ()));
         return 1;

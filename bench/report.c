@@ -17,7 +17,7 @@
 typedef double (*metric_fn) (const sample_t *sample, const point_t *point);
 
 typedef struct {
-    int count;                  //  runs that count
+    int count;  //  runs that count
     double median, min, max;
 } stats_t;
 
@@ -54,7 +54,8 @@ static double
 s_cpu_per_million (const sample_t *sample, const point_t *point)
 {
     (void) point;
-    return sample->hub_cpu < 0 || !sample->sent ? NAN : sample->hub_cpu * 1e6 / (double) sample->sent;
+    return sample->hub_cpu < 0 || !sample->sent ? NAN
+                                                : sample->hub_cpu * 1e6 / (double) sample->sent;
 }
 
 static double
@@ -77,7 +78,7 @@ static double
 s_ready_ms (const sample_t *sample, const point_t *point)
 {
     (void) point;
-    return sample->hub_start_ms + sample->clients_ms;
+    return (isnan (sample->hub_start_ms) ? 0 : sample->hub_start_ms) + sample->clients_ms;
 }
 
 static double
@@ -199,7 +200,7 @@ s_find_system (const bench_t *bench, sys_kind_t kind)
 {
     for (int index = 0; index < bench->system_count; index++)
         if (bench->systems[index].kind == kind)
-            return index;   //  the first: --also systems come after herald
+            return index;  //  the first: --also systems come after herald
     return -1;
 }
 
@@ -287,9 +288,10 @@ s_throughput_section (FILE *out, const bench_t *bench)
     if (!s_has_mode (bench, MODE_THROUGHPUT))
         return;
     int herald = s_find_system (bench, SYS_HERALD);
-    fprintf (out, "## Throughput per subscriber\n\n"
-                  "Events per second that each subscriber received, the publisher sending "
-                  "as fast as it can; median of %d runs (min–max).\n\n",
+    fprintf (out,
+             "## Throughput per subscriber\n\n"
+             "Events per second that each subscriber received, the publisher sending "
+             "as fast as it can; median of %d runs (min–max).\n\n",
              bench->runs);
     s_throughput_head (out, bench);
     for (int index = 0; herald >= 0 && index < bench->system_count; index++)
@@ -376,9 +378,10 @@ s_latency_section (FILE *out, const bench_t *bench)
     if (point < 0)
         return;
     int herald = s_find_system (bench, SYS_HERALD);
-    fprintf (out, "## Latency\n\n"
-                  "One-way latency in microseconds, publisher paced at %d events/s, 1 "
-                  "subscriber, %llu samples per run; median of %d runs (min–max).\n\n",
+    fprintf (out,
+             "## Latency\n\n"
+             "One-way latency in microseconds, publisher paced at %d events/s, 1 "
+             "subscriber, %llu samples per run; median of %d runs (min–max).\n\n",
              bench->rate, (unsigned long long) bench->points[point].messages, bench->runs);
     s_table_head (out, bench, "", false);
     fprintf (out, "\n");
@@ -403,11 +406,12 @@ s_cost_section (FILE *out, const bench_t *bench)
 {
     if (!s_has_mode (bench, MODE_THROUGHPUT))
         return;
-    fprintf (out, "## What the hub costs, and how it grows\n\n"
-                  "The server process only (hub, zmq_proxy, redis-server, nats-server); "
-                  "direct has none. Median of %d runs (min–max).\n\n"
-                  "Hub CPU seconds (user + system, all threads) per million events published, "
-                  "while the throughput runs published:\n\n",
+    fprintf (out,
+             "## What the hub costs, and how it grows\n\n"
+             "The server process only (hub, zmq_proxy, redis-server, nats-server); "
+             "direct has none. Median of %d runs (min–max).\n\n"
+             "Hub CPU seconds (user + system, all threads) per million events published, "
+             "while the throughput runs published:\n\n",
              bench->runs);
     s_table_head (out, bench, "subscribers", true);
     fprintf (out, "\n");
@@ -431,8 +435,15 @@ s_cost_section (FILE *out, const bench_t *bench)
                   "connected and ready, less RSS before the first, divided by their number:\n\n");
     s_table_head (out, bench, "subscribers", true);
     fprintf (out, "\n");
+    //  With a few subscribers the first connection's own cost dominates:
+    //  from 16 on, when measured.
+    int least = 0;
     for (int point = 0; point < bench->point_count; point++)
-        if (bench->points[point].mode == MODE_THROUGHPUT) {
+        if (bench->points[point].mode == MODE_THROUGHPUT && bench->points[point].subscribers >= 16)
+            least = 16;
+    for (int point = 0; point < bench->point_count; point++)
+        if (bench->points[point].mode == MODE_THROUGHPUT
+            && bench->points[point].subscribers >= least) {
             char label[16];
             snprintf (label, sizeof label, "%d", bench->points[point].subscribers);
             s_table_row (out, bench, label, point, s_kb_per_subscriber, s_format_plain, true);
@@ -445,12 +456,13 @@ s_ready_section (FILE *out, const bench_t *bench)
 {
     if (!s_has_mode (bench, MODE_READY))
         return;
-    fprintf (out, "## Time to ready\n\n"
-                  "Milliseconds from starting the server until it accepts connections, plus "
-                  "from starting the clients until every subscriber is counted (herald: `WAIT`; "
-                  "Redis: `SUBSCRIBE` confirmed; NATS: flushed; direct, zmq_proxy: a warm-up "
-                  "message seen) and the publisher's path is proven (herald: `PROBE`). Median "
-                  "of %d runs (min–max).\n\n",
+    fprintf (out,
+             "## Time to ready\n\n"
+             "Milliseconds from starting the server until it accepts connections, plus "
+             "from starting the clients until every subscriber is counted (herald: `WAIT`; "
+             "Redis: `SUBSCRIBE` confirmed; NATS: flushed; direct, zmq_proxy: a warm-up "
+             "message seen) and the publisher's path is proven (herald: `PROBE`). Median "
+             "of %d runs (min–max).\n\n",
              bench->runs);
     s_table_head (out, bench, "subscribers", false);
     fprintf (out, "\n");
@@ -463,25 +475,42 @@ s_ready_section (FILE *out, const bench_t *bench)
             if (first < 0)
                 first = point;
         }
-    s_table_row (out, bench, "of which server start", first, s_hub_start_ms, s_format_plain,
-                 false);
+    s_table_row (out, bench, "of which server start", first, s_hub_start_ms, s_format_plain, false);
     fprintf (out, "\n");
 }
 
-//  A ratio target: met, or missed by how much.
+//  A ratio target: met, or missed by how much, from the medians; and
+//  whether the runs agree, that is whether herald's min-max and the other
+//  system's (scaled by the goal) do not overlap. Throughput: herald / other
+//  must reach goal; latency (lower is better): other / herald.
 static void
-s_target (FILE *out, const char *what, double ratio, double goal, bool strictly)
+s_target (FILE *out, const bench_t *bench, const char *what, int other, int point, metric_fn metric,
+          double goal, bool strictly, bool lower_is_better)
 {
-    char verdict[96];
+    int herald = s_find_system (bench, SYS_HERALD);
+    stats_t mine = {0, NAN, NAN, NAN}, theirs = {0, NAN, NAN, NAN};
+    if (herald >= 0 && other >= 0 && point >= 0) {
+        mine = s_stats (bench, herald, point, metric);
+        theirs = s_stats (bench, other, point, metric);
+    }
+    double ratio = lower_is_better ? theirs.median / mine.median : mine.median / theirs.median;
+    char verdict[96], measured[32];
+    const char *agree = "";
     if (isnan (ratio))
         snprintf (verdict, sizeof verdict, "not measured");
-    else if (strictly ? ratio > goal : ratio >= goal)
-        snprintf (verdict, sizeof verdict, "met");
-    else
-        snprintf (verdict, sizeof verdict, "**missed by %.0f%%**", (goal - ratio) / goal * 100);
-    char measured[32];
+    else {
+        if (strictly ? ratio > goal : ratio >= goal)
+            snprintf (verdict, sizeof verdict, "met");
+        else
+            snprintf (verdict, sizeof verdict, "**missed by %.0f%%**", (goal - ratio) / goal * 100);
+        bool apart = lower_is_better ? mine.max < theirs.min / goal || mine.min > theirs.max / goal
+                                     : mine.min > theirs.max * goal || mine.max < theirs.min * goal;
+        agree = mine.count < 2 || theirs.count < 2 ? "one run only"
+                : apart                            ? "yes"
+                                                   : "no: the min–max ranges overlap";
+    }
     s_format_ratio (measured, sizeof measured, ratio);
-    fprintf (out, "| %s | %s | %s |\n", what, measured, verdict);
+    fprintf (out, "| %s | %s | %s | %s |\n", what, measured, verdict, agree);
 }
 
 static void
@@ -493,37 +522,33 @@ s_targets_section (FILE *out, const bench_t *bench)
     int direct = s_find_system (bench, SYS_DIRECT), proxy = s_find_system (bench, SYS_PROXY);
     int redis = s_find_system (bench, SYS_REDIS), nats = s_find_system (bench, SYS_NATS);
     fprintf (out, "## Targets\n\nRatios of medians from this run; \"missed by\" is how far "
-                  "below the target the ratio is.\n\n| target | measured | |\n|---|---:|---|\n");
+                  "below the target the ratio is; \"every run agrees\" when herald's slowest "
+                  "run is still on the same side of the target as the other system's fastest, "
+                  "and the other way round.\n\n"
+                  "| target | measured | | every run agrees |\n|---|---:|---|---|\n");
     char what[96];
     for (int point = 0; point < bench->point_count; point++) {
         const point_t *at = &bench->points[point];
         if (at->mode != MODE_THROUGHPUT)
             continue;
-        double mine = s_median (bench, herald, point, s_throughput);
+        const char *plural = at->subscribers > 1 ? "s" : "";
         snprintf (what, sizeof what, "herald ≥ 1.0x zmq_proxy, %d subscriber%s", at->subscribers,
-                  at->subscribers > 1 ? "s" : "");
-        s_target (out, what, mine / s_median (bench, proxy, point, s_throughput), 1.0, false);
-        if (at->subscribers == 1) {
-            s_target (out, "herald ≥ 0.75x direct, 1 subscriber",
-                      mine / s_median (bench, direct, point, s_throughput), 0.75, false);
-        }
+                  plural);
+        s_target (out, bench, what, proxy, point, s_throughput, 1.0, false, false);
+        if (at->subscribers == 1)
+            s_target (out, bench, "herald ≥ 0.75x direct, 1 subscriber", direct, point,
+                      s_throughput, 0.75, false, false);
         if (at->subscribers == 1 || at->subscribers == 4 || at->subscribers == 16) {
-            snprintf (what, sizeof what, "herald ahead of Redis, %d subscriber%s",
-                      at->subscribers, at->subscribers > 1 ? "s" : "");
-            s_target (out, what, mine / s_median (bench, redis, point, s_throughput), 1.0, true);
-            snprintf (what, sizeof what, "herald ahead of NATS, %d subscriber%s",
-                      at->subscribers, at->subscribers > 1 ? "s" : "");
-            s_target (out, what, mine / s_median (bench, nats, point, s_throughput), 1.0, true);
+            snprintf (what, sizeof what, "herald ahead of Redis, %d subscriber%s", at->subscribers,
+                      plural);
+            s_target (out, bench, what, redis, point, s_throughput, 1.0, true, false);
+            snprintf (what, sizeof what, "herald ahead of NATS, %d subscriber%s", at->subscribers,
+                      plural);
+            s_target (out, bench, what, nats, point, s_throughput, 1.0, true, false);
         }
     }
-    int latency = s_find_point (bench, MODE_LATENCY, 0);
-    if (latency >= 0) {
-        //  Lower is better: the ratio zmq_proxy/herald must pass 1.
-        double ratio = s_median (bench, proxy, latency, s_p50)
-                       / s_median (bench, herald, latency, s_p50);
-        s_target (out, "herald p50 latency below zmq_proxy's (zmq_proxy p50 / herald p50)",
-                  ratio, 1.0, true);
-    }
+    s_target (out, bench, "herald p50 latency below zmq_proxy's (zmq_proxy p50 / herald p50)",
+              proxy, s_find_point (bench, MODE_LATENCY, 0), s_p50, 1.0, true, true);
     fprintf (out, "\n");
 }
 
@@ -562,49 +587,49 @@ s_method_section (FILE *out, const bench_t *bench)
     if (throughput >= 0)
         fprintf (out,
                  "- Throughput per subscriber: events per subscriber divided by the time from "
-                 "the first send to the last subscriber's last event. Each subscriber gets "
-                 "%llu / subscribers events (at least %llu at the highest fan-out).\n",
+                 "the first send to the last subscriber's last event. Each run delivers about "
+                 "%llu events in all, %llu to each subscriber at the highest fan-out.\n",
                  (unsigned long long) (bench->points[throughput].messages
                                        * (uint64_t) bench->points[throughput].subscribers),
                  (unsigned long long) bench->points[last].messages);
-    fprintf (out,
-             "- Latency: the send time (`CLOCK_MONOTONIC`) travels in the payload; the first "
-             "events of each run warm the path up and are not counted.\n"
-             "- Hub CPU: user + system time of the server process (all threads) from "
-             "`/proc/PID/stat` over the publishing window, in 10 ms ticks. Peak RSS: `VmHWM` "
-             "from `/proc/PID/status`.\n"
-             "- Runs alternate: run 1 of every case and system, then run 2, and so on, so "
-             "that noise on the machine hits every system alike.\n\n");
+    fprintf (out, "- Latency: the send time (`CLOCK_MONOTONIC`) travels in the payload; the first "
+                  "events of each run warm the path up and are not counted.\n"
+                  "- Hub CPU: user + system time of the server process (all threads) from "
+                  "`/proc/PID/stat` over the publishing window, in 10 ms ticks. Peak RSS: `VmHWM` "
+                  "from `/proc/PID/status`.\n"
+                  "- Runs alternate: run 1 of every case and system, then run 2, and so on, so "
+                  "that noise on the machine hits every system alike.\n\n");
 }
 
 void
 report_markdown (const bench_t *bench, FILE *out)
 {
     fprintf (out, "# herald benchmark\n\n");
-    fprintf (out, "| | |\n|---|---|\n| date | %s |\n| machine | %s |\n| CPU | %s |\n"
-                  "| libraries | %s |\n",
+    fprintf (out,
+             "| | |\n|---|---|\n| date | %s |\n| machine | %s |\n| CPU | %s |\n"
+             "| libraries | %s |\n",
              bench->date, bench->machine, bench->cpu, bench->libraries);
     for (int index = 0; index < bench->system_count; index++) {
         const system_t *system = &bench->systems[index];
         if (system->kind == SYS_REDIS || system->kind == SYS_NATS) {
             if (system->available)
-                fprintf (out, "| %s | %s %s |\n", system->name, system->program,
-                         system->version);
+                fprintf (out, "| %s | %s %s |\n", system->name, system->program, system->version);
             else
                 fprintf (out, "| %s | not installed: %s |\n", system->name, system->missing);
-        }
-        else if (system->kind == SYS_HERALD)
+        } else if (system->kind == SYS_HERALD)
             fprintf (out, "| %s | `%s hub` |\n", system->name, system->program);
     }
     fprintf (out, "| runs | %d per case and system, alternated; %.0f s in all |\n", bench->runs,
              bench->elapsed);
-    fprintf (out, "| other load | %.1f%% of the CPUs used by other processes meanwhile, %.1f%% "
-                  "stolen by the hypervisor |\n",
+    fprintf (out,
+             "| other load | %.1f%% of the CPUs used by other processes meanwhile, %.1f%% "
+             "stolen by the hypervisor |\n",
              bench->others * 100, bench->steal * 100);
     fprintf (out, "| command | `%s` |\n\n", bench->command);
     if (bench->frames != 2 || bench->batch != 1)
-        fprintf (out, "**Experiment: %d frame%s per ZeroMQ message, %d event%s per message in "
-                      "throughput runs; herald's format is 2 frames and 1 event.**\n\n",
+        fprintf (out,
+                 "**Experiment: %d frame%s per ZeroMQ message, %d event%s per message in "
+                 "throughput runs; herald's format is 2 frames and 1 event.**\n\n",
                  bench->frames, bench->frames > 1 ? "s" : "", bench->batch,
                  bench->batch > 1 ? "s" : "");
     if (bench->quick)
@@ -703,8 +728,7 @@ s_run_gnuplot (const char *script, char *why, size_t why_size)
     if (pid == -1 || waitpid (pid, &status, 0) == -1) {
         snprintf (why, why_size, "cannot run gnuplot: %s", strerror (errno));
         rc = -1;
-    }
-    else if (!WIFEXITED (status) || WEXITSTATUS (status)) {
+    } else if (!WIFEXITED (status) || WEXITSTATUS (status)) {
         snprintf (why, why_size, "gnuplot failed (its output is above)");
         FILE *output = fopen (log_path, "r");
         char line[512];
@@ -716,6 +740,24 @@ s_run_gnuplot (const char *script, char *why, size_t why_size)
     }
     unlink (log_path);
     return rc;
+}
+
+//  The same colour for a system in every panel; herald's line is thicker.
+static const char *
+s_colour (const bench_t *bench, int index)
+{
+    static const char *by_kind[] = {"#7f7f7f", "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"};
+    static const char *others[] = {"#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
+    const system_t *system = &bench->systems[index];
+    if (system->kind == SYS_HERALD && index != s_find_system (bench, SYS_HERALD))
+        return others[index % 5];
+    return by_kind[system->kind];
+}
+
+static int
+s_width (const bench_t *bench, int index)
+{
+    return index == s_find_system (bench, SYS_HERALD) ? 3 : 2;
 }
 
 //  A panel with nothing to show says so instead of failing the chart.
@@ -795,64 +837,68 @@ report_chart (const bench_t *bench, const char *directory, const char *png, char
              "set output '%s'\nset datafile missing '?'\n"
              "set multiplot layout 2,2 title 'herald bench, %s: %s, %s; %d run%s per case, "
              "medians (bars: min-max)' font 'sans,12'\nset grid\n",
-             png, bench->date, bench->machine, bench->cpu, bench->runs,
-             bench->runs > 1 ? "s" : "");
+             png, bench->date, bench->machine, bench->cpu, bench->runs, bench->runs > 1 ? "s" : "");
     //  Throughput per subscriber, log-log.
     const char *title = "Throughput per subscriber (events/s, 100-byte payload)";
     if (have[THROUGHPUT]) {
-        fprintf (gp, "set title '%s'\nset logscale x 2\nset logscale y 10\nset key top right\n"
-                     "set xlabel 'subscribers'\nset ylabel 'events/s per subscriber'\n"
-                     "set format y '%%.0s%%c'\nplot ",
+        fprintf (gp,
+                 "set title '%s'\nset logscale x 2\nset logscale y 10\nset key top right\n"
+                 "set xlabel 'subscribers'\nset ylabel 'events/s per subscriber'\n"
+                 "set format y '%%.0s%%c'\nplot ",
                  title);
         int plotted = 0;
         for (int index = 0; index < bench->system_count; index++)
             if (bench->systems[index].available)
-                fprintf (gp, "%s'%s' using 1:%d:%d:%d with yerrorlines lw 2 title '%s'",
+                fprintf (gp,
+                         "%s'%s' using 1:%d:%d:%d with yerrorlines lw %d lc rgb '%s' title '%s'",
                          plotted++ ? ", " : "", path[THROUGHPUT], 2 + 3 * index, 3 + 3 * index,
-                         4 + 3 * index, bench->systems[index].name);
+                         4 + 3 * index, s_width (bench, index), s_colour (bench, index),
+                         bench->systems[index].name);
         fprintf (gp, "\nset format y '%%g'\n");
-    }
-    else
+    } else
         s_empty_panel (gp, title);
     //  Latency percentiles, a cluster per system.
     char latency_title[96];
     snprintf (latency_title, sizeof latency_title,
               "One-way latency at %d events/s, 1 subscriber (microseconds)", bench->rate);
     if (have[LATENCY])
-        fprintf (gp, "set title '%s'\nunset logscale x\nset logscale y 10\nset xlabel ''\n"
-                     "set ylabel 'microseconds'\nset style data histogram\n"
-                     "set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-                     "set boxwidth 0.9\nset key top left\n"
-                     "plot '%s' using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
-                     "'' using 4 title 'p99.9'\n",
+        fprintf (gp,
+                 "set title '%s'\nunset logscale x\nset logscale y 10\nset xlabel ''\n"
+                 "set ylabel 'microseconds'\nset format y '%%.0f'\nset style data histogram\n"
+                 "set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+                 "set boxwidth 0.9\nset key top left\n"
+                 "plot '%s' using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
+                 "'' using 4 title 'p99.9'\n",
                  latency_title, path[LATENCY]);
     else
         s_empty_panel (gp, latency_title);
     //  Hub CPU per event published, by fan-out.
     title = "Hub CPU per event published (microseconds)";
     if (have[CPU]) {
-        fprintf (gp, "set title '%s'\nset style data lines\nset logscale x 2\nset logscale y 10\n"
-                     "set key top left\nset xlabel 'subscribers'\n"
-                     "set ylabel 'CPU microseconds per event'\nplot ",
+        fprintf (gp,
+                 "set title '%s'\nset style data lines\nset logscale x 2\nset logscale y 10\n"
+                 "set key top left\nset xlabel 'subscribers'\n"
+                 "set ylabel 'CPU microseconds per event'\nset format y '%%g'\nplot ",
                  title);
         int plotted = 0;
         for (int index = 0; index < bench->system_count; index++)
             if (bench->systems[index].available && bench->systems[index].kind != SYS_DIRECT)
-                fprintf (gp, "%s'%s' using 1:%d with linespoints lw 2 title '%s'",
-                         plotted++ ? ", " : "", path[CPU], 2 + index,
-                         bench->systems[index].name);
+                fprintf (gp, "%s'%s' using 1:%d with linespoints lw %d lc rgb '%s' title '%s'",
+                         plotted++ ? ", " : "", path[CPU], 2 + index, s_width (bench, index),
+                         s_colour (bench, index), bench->systems[index].name);
         fprintf (gp, "\n");
-    }
-    else
+    } else
         s_empty_panel (gp, title);
     //  Time to ready, a cluster per system.
     title = "Time to ready (milliseconds)";
     if (have[READY])
-        fprintf (gp, "set title '%s'\nunset logscale\nset xlabel ''\nset ylabel 'milliseconds'\n"
-                     "set style data histogram\nset style histogram clustered gap 1\n"
-                     "set style fill solid 0.8 border -1\nset key top left\n"
-                     "plot '%s' using 2:xtic(1) title '10 subscribers', '' using 3 title "
-                     "'100 subscribers'\n",
+        fprintf (gp,
+                 "set title '%s'\nunset logscale\nset yrange [0:*]\nset xlabel ''\nset ylabel "
+                 "'milliseconds'\n"
+                 "set style data histogram\nset style histogram clustered gap 1\n"
+                 "set style fill solid 0.8 border -1\nset key top left\n"
+                 "plot '%s' using 2:xtic(1) title '10 subscribers', '' using 3 title "
+                 "'100 subscribers'\n",
                  title, path[READY]);
     else
         s_empty_panel (gp, title);
