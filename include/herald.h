@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <zmq.h>
 
 #ifndef HERALD_VERSION
 #define HERALD_VERSION "0.0.0"
@@ -118,15 +119,23 @@
 #define streq(s1, s2) (!strcmp ((s1), (s2)))
 #endif
 
-//  Set by the signal handlers, read by each role's main loop. The only
-//  mutable globals in herald.
+//  Set by the signal handlers, read by each role's main loop: with the
+//  self-pipe in signals.c, the only mutable globals in herald.
 extern volatile sig_atomic_t herald_signal;
 
-//  Install handlers that record SIGINT and SIGTERM in herald_signal (without
-//  SA_RESTART, so blocking calls return EINTR), and ignore SIGPIPE.
+//  Install handlers that record SIGINT and SIGTERM in herald_signal and wake
+//  every wait (without SA_RESTART, so blocking calls return EINTR), and
+//  ignore SIGPIPE.
 void herald_catch_signals (void);
 
 //  Exit code for a role stopped by the signal in herald_signal.
 int herald_signal_exit_code (void);
+
+//  A poll item that turns readable once a signal has come: every zmq_poll
+//  in herald lists it, so no signal waits for the next event.
+zmq_pollitem_t herald_signal_item (void);
+
+//  Wait until the zclock_mono () deadline, or a signal.
+void herald_pause_until (int64_t deadline);
 
 #endif

@@ -520,10 +520,11 @@ hub_main (const config_t *cfg)
                                   {self->back, 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self->control), 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self->front_monitor), 0, ZMQ_POLLIN, 0},
-                                  {zsock_resolve (self->back_monitor), 0, ZMQ_POLLIN, 0}};
+                                  {zsock_resolve (self->back_monitor), 0, ZMQ_POLLIN, 0},
+                                  herald_signal_item ()};
         while (!herald_signal && !s_drained (self)) {
             long timeout = s_expire (self, zclock_mono ());
-            if (zmq_poll (items, 5, timeout) == -1) {
+            if (zmq_poll (items, 6, timeout) == -1) {
                 if (zmq_errno () == EINTR)
                     continue;
                 log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));

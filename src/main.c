@@ -9,30 +9,6 @@
 #include <czmq.h>
 #include <stdio.h>
 
-volatile sig_atomic_t herald_signal = 0;
-
-static void
-s_on_signal (int signal_number)
-{
-    herald_signal = signal_number;
-}
-
-void
-herald_catch_signals (void)
-{
-    struct sigaction action = {.sa_handler = s_on_signal};  //  no SA_RESTART
-    sigemptyset (&action.sa_mask);
-    sigaction (SIGINT, &action, NULL);
-    sigaction (SIGTERM, &action, NULL);
-    signal (SIGPIPE, SIG_IGN);
-}
-
-int
-herald_signal_exit_code (void)
-{
-    return herald_signal == SIGINT ? HERALD_EXIT_SIGINT : HERALD_EXIT_SIGTERM;
-}
-
 int
 main (int argc, char *argv[])
 {

@@ -21,7 +21,6 @@
 
 #include <czmq.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <sys/random.h>
 
@@ -145,15 +144,6 @@ s_wait_subscribers (publisher_t *self)
     return rc;
 }
 
-//  Wait between events; a signal cuts it short.
-static void
-s_pause (uint64_t milliseconds)
-{
-    int64_t deadline = zclock_mono () + (int64_t) milliseconds;
-    while (!herald_signal && zclock_mono () < deadline)
-        poll (NULL, 0, (int) (deadline - zclock_mono ()));
-}
-
 static int
 s_run (publisher_t *self)
 {
@@ -174,7 +164,7 @@ s_run (publisher_t *self)
         if (s_send (self, cfg->topic, ++self->sequence, payload))
             return -1;
         if (event < cfg->events && cfg->interval_ms)
-            s_pause (cfg->interval_ms);
+            herald_pause_until (zclock_mono () + (int64_t) cfg->interval_ms);
     }
     if (herald_signal)
         return -1;

@@ -9,8 +9,6 @@
 
 #include <stdio.h>
 
-volatile sig_atomic_t herald_signal = 0;
-
 static const struct {
     const char *name;
     void (*test) (bool verbose);

@@ -99,16 +99,16 @@ sock_call (zsock_t *client, const char *endpoint, int64_t timeout_ms, int tick_m
         return NULL;
     }
     int64_t deadline = zclock_mono () + timeout_ms;
-    zmq_pollitem_t item = {zsock_resolve (client), 0, ZMQ_POLLIN, 0};
+    zmq_pollitem_t items[] = {{zsock_resolve (client), 0, ZMQ_POLLIN, 0}, herald_signal_item ()};
     while (!herald_signal) {
         int64_t left = deadline - zclock_mono ();
         if (left <= 0)
             break;
         long wait = tick && tick_ms < left ? tick_ms : (long) left;
-        int rc = zmq_poll (&item, 1, wait);
+        int rc = zmq_poll (items, 2, wait);
         if (rc == -1 && zmq_errno () != EINTR)
             break;
-        if (rc > 0)
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
             return zmsg_recv (client);
         if (tick && rc == 0)
             tick (argument);

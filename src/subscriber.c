@@ -15,7 +15,6 @@
 #include <czmq.h>
 #include <ctype.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 
 //  Publishers whose sequence numbers are followed at once; a further one
@@ -135,22 +134,23 @@ s_run (subscriber_t *self)
     const config_t *cfg = self->cfg;
     //  Subscribed and connected already: events queue while we wait.
     int64_t ready_at = zclock_mono () + (int64_t) cfg->ready_delay_ms;
-    while (!herald_signal && zclock_mono () < ready_at)
-        poll (NULL, 0, (int) (ready_at - zclock_mono ()));
+    herald_pause_until (ready_at);
     if (herald_signal)
         return herald_signal_exit_code ();
     printf ("%s is ready now to read\n", self->name);
 
-    zmq_pollitem_t item = {zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0};
+    zmq_pollitem_t items[] = {{zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0}, herald_signal_item ()};
     while (!herald_signal) {
         int64_t polled = zclock_mono ();
-        int rc = zmq_poll (&item, 1, (long) cfg->idle_timeout_ms);
+        int rc = zmq_poll (items, 2, (long) cfg->idle_timeout_ms);
         if (rc == -1 && zmq_errno () == EINTR)
             continue;
         if (rc == -1) {
             log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
             return HERALD_EXIT_SOFTWARE;
         }
+        if (rc > 0 && !(items[0].revents & ZMQ_POLLIN))
+            continue;  //  a signal
         //  A process that was stopped or suspended wakes up to a poll that
         //  expired while it could not listen: that is no silence, wait again.
         if (rc == 0 && zclock_mono () - polled > (int64_t) cfg->idle_timeout_ms + HERALD_LATE_MS) {
