@@ -407,10 +407,15 @@ int
 config_connect_endpoint (const char *bind_endpoint, char *out, size_t size)
 {
     const char *star = strstr (bind_endpoint, "://*:");
-    int written = star ? snprintf (out, size, "%.*s://127.0.0.1:%s", (int) (star - bind_endpoint),
-                                   bind_endpoint, star + 5)
-                       : snprintf (out, size, "%s", bind_endpoint);
-    return written < 0 || (size_t) written >= size ? -1 : 0;
+    const char *host = star ? "127.0.0.1" : "";
+    size_t head = star ? (size_t) (star - bind_endpoint) + 3 : 0;  //  "tcp://"
+    const char *tail = star ? star + 4 : bind_endpoint;            //  ":5559"
+    if (head + strlen (host) + strlen (tail) >= size)
+        return -1;
+    memcpy (out, bind_endpoint, head);
+    strcpy (out + head, host);
+    strcat (out, tail);
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
