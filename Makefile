@@ -14,7 +14,7 @@ all: build
 deps:
 	@sh scripts/deps.sh
 
-$(STAMP): CMakeLists.txt tests/CMakeLists.txt | deps
+$(STAMP): CMakeLists.txt tests/CMakeLists.txt bench/CMakeLists.txt | deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
 
 build: deps $(STAMP)
