@@ -102,9 +102,14 @@
 //  Deferred control replies (WAIT, PROBE) the hub holds at once; more get an
 //  error reply, so a client cannot grow the hub's memory without bound.
 #define HERALD_MAX_WAITERS 1024
+//  Topics whose traffic the hub counts one by one (the rest together).
+#define HERALD_MAX_TOPICS 10000
 //  Messages the hub forwards from one socket before it polls the others
 //  again: draining a batch is cheap, and the bound keeps control responsive.
 #define HERALD_FORWARD_BATCH 1024
+//  With --no-drop-slow, how often the hub retries an event that a full
+//  subscriber queue refused (libzmq cannot poll an XPUB for room).
+#define HERALD_SLOW_RETRY_MS 1
 
 //  The demo's story: its pace, and the ranges of its random choices.
 #define HERALD_DEMO_SUBSCRIBERS  5

@@ -61,6 +61,8 @@ static const option_t s_options[] = {
      "milliseconds before reading; messages queue meanwhile"},
     {"idle-timeout", KIND_NUMBER, ROLE_SUB, AT (idle_timeout_ms), NO_GIVEN, 1, UINT32_MAX,
      "give up (exit 69) after this many milliseconds without a message"},
+    {"delay", KIND_NUMBER, ROLE_SUB, AT (delay_ms), NO_GIVEN, 0, ONE_HOUR_MS,
+     "milliseconds to wait after each event: plays a slow consumer"},
     {"subscribers", KIND_NUMBER, ROLE_DEMO, AT (subscribers), NO_GIVEN, 1, 1000,
      "number of subscribers"},
     {"seed", KIND_NUMBER, ROLE_DEMO, AT (seed), AT (seed_given), 0, UINT64_MAX,
@@ -75,6 +77,9 @@ static const option_t s_options[] = {
      (uint64_t) INT32_MAX, "largest frame in bytes; a peer sending a larger one is disconnected"},
     {"heartbeat", KIND_NUMBER, ROLE_HUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
      "milliseconds between pings to each subscriber; 3 unanswered drop it (0: off)"},
+    {"drop-slow", KIND_FLAG, ROLE_HUB, AT (drop_slow), NO_GIVEN, 0, 0,
+     "a subscriber whose queue (--hwm) is full misses events, and reports the gap, "
+     "while the others go on (--no-drop-slow: everyone, publishers too, waits for it)"},
     {"expect", KIND_NUMBER, ROLE_STATS, AT (expect), AT (expect_given), 0, 1000000,
      "with --topic: wait until the count equals this (exit 69 at --wait-timeout)"},
     {"curve-secret", KIND_PATH, ROLE_HUB | CLIENTS, AT (curve_secret), NO_GIVEN, 0, 0,
@@ -135,6 +140,7 @@ s_set_defaults (config_t *cfg, role_t role)
     cfg->max_message_size = HERALD_MAX_MESSAGE_DEFAULT;
     cfg->terminate = true;
     cfg->count = true;
+    cfg->drop_slow = true;
 }
 
 //  "wait-subscribers" -> "HERALD_WAIT_SUBSCRIBERS".

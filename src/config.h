@@ -43,6 +43,7 @@ typedef struct {
     uint64_t max_messages;  //  0: read until TERMINATE
     uint64_t ready_delay_ms;
     uint64_t idle_timeout_ms;
+    uint64_t delay_ms;  //  subscriber: wait after each event (a slow consumer)
     uint64_t subscribers;
     uint64_t seed;
     bool seed_given;
@@ -55,6 +56,7 @@ typedef struct {
     bool count;              //  publisher: ask and print the count before each event
     bool terminate;          //  publisher ends with TERMINATE
     bool exit_on_terminate;  //  hub exits once TERMINATE has passed
+    bool drop_slow;          //  hub: a full subscriber queue drops, rather than waits
     bool verbose;
 } config_t;
 

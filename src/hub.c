@@ -20,6 +20,7 @@
 #include "roles.h"
 #include "sock.h"
 #include "subtable.h"
+#include "topics.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -49,6 +50,13 @@ typedef struct {
     uint64_t publishers;     //  connections on the frontend
     uint64_t subscribers;    //  connections on the backend
     subtable_t *subscriptions;
+    topics_t *topics;  //  traffic per topic
+    //  --no-drop-slow: the event a full subscriber queue refused, held
+    //  (and the frontend left unread) until the queue has room
+    zmq_msg_t pending;
+    bool blocked;
+    int send_flags;   //  ZMQ_DONTWAIT with --no-drop-slow, else 0
+    bool out_of_fds;  //  logged that accepting failed; cleared by the next accept
     waiter_t waiters[HERALD_MAX_WAITERS];
     size_t waiter_count;
     int64_t started;
@@ -63,6 +71,7 @@ typedef struct {
     uint64_t bad_subscriptions;  //  malformed or unknown, ignored
     uint64_t requests;           //  control requests
     uint64_t bad_requests;       //  answered with ERROR
+    uint64_t accept_failures;    //  connections refused: out of file descriptors
 } hub_t;
 
 //  Send a control reply: the routing envelope, then status and value.
@@ -183,6 +192,47 @@ s_take_probe (hub_t *self, zmq_msg_t *topic)
         log_debug ("ignored a malformed message on reserved topic");
 }
 
+//  Hand one event to the backend: its first frame is `first`, the rest are
+//  still in the frontend (a multipart message arrives whole, and once its
+//  first frame is queued the rest fit too). With --no-drop-slow, a full
+//  subscriber queue refuses the first frame: then the event waits in
+//  self->pending and this returns -1.
+static int
+s_send_event (hub_t *self, zmq_msg_t *first)
+{
+    topic_counters_t *counters =
+        topics_lookup (self->topics, zmq_msg_data (first), zmq_msg_size (first));
+    bool more = zmq_msg_more (first);
+    if (zmq_msg_send (first, self->back, (more ? ZMQ_SNDMORE : 0) | self->send_flags) == -1) {
+        if (zmq_errno () == EAGAIN) {
+            zmq_msg_move (&self->pending, first);
+            self->blocked = true;
+            return -1;
+        }
+        log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
+    }
+    while (more && zmq_msg_recv (first, self->front, 0) != -1) {
+        more = zmq_msg_more (first);
+        if (zmq_msg_send (first, self->back, more ? ZMQ_SNDMORE : 0) == -1)
+            log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
+    }
+    counters->out++;
+    self->events_out++;
+    return 0;
+}
+
+//  --no-drop-slow: try the held event again.
+static void
+s_retry_pending (hub_t *self)
+{
+    zmq_msg_t first;
+    zmq_msg_init (&first);
+    zmq_msg_move (&first, &self->pending);
+    self->blocked = false;
+    s_send_event (self, &first);
+    zmq_msg_close (&first);
+}
+
 //  The data path: move every message that is ready from frontend to backend,
 //  frame by frame, without copying. Reserved topics stop here.
 static void
@@ -190,7 +240,7 @@ s_forward_events (hub_t *self)
 {
     zmq_msg_t frame;
     zmq_msg_init (&frame);
-    for (int count = 0; count < HERALD_FORWARD_BATCH; count++) {
+    for (int count = 0; count < HERALD_FORWARD_BATCH && !self->blocked; count++) {
         if (zmq_msg_recv (&frame, self->front, ZMQ_DONTWAIT) == -1)
             break;  //  EAGAIN: nothing more is ready
         const void *topic = zmq_msg_data (&frame);
@@ -211,15 +261,9 @@ s_forward_events (hub_t *self)
             }
         }
         self->events_in++;
-        //  Multipart messages are atomic: once the first frame is here, the
-        //  rest are too. XPUB queues the event for each matching subscriber.
-        bool more;
-        do {
-            more = zmq_msg_more (&frame);
-            if (zmq_msg_send (&frame, self->back, more ? ZMQ_SNDMORE : 0) == -1)
-                log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
-        } while (more && zmq_msg_recv (&frame, self->front, 0) != -1);
-        self->events_out++;
+        topics_lookup (self->topics, topic, topic_size)->in++;
+        //  XPUB queues the event for each matching subscriber.
+        s_send_event (self, &frame);
     }
     zmq_msg_close (&frame);
 }
@@ -271,17 +315,22 @@ s_stats_json (hub_t *self)
     fprintf (out,
              ",\"subscriptions_total\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
-             "\"messages\":{\"in\":%llu,\"out\":%llu,\"terminate\":%llu,\"probes\":%llu},"
+             "\"messages\":{\"in\":%llu,\"out\":%llu,\"terminate\":%llu,\"probes\":%llu,"
+             "\"waiting_for_slow\":%d},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
              "\"malformed\":%llu},"
-             "\"control\":{\"requests\":%llu,\"errors\":%llu,\"waiting\":%zu}}",
+             "\"control\":{\"requests\":%llu,\"errors\":%llu,\"waiting\":%zu},"
+             "\"accept_failures\":%llu,\"topics\":",
              (unsigned long long) subtable_total (self->subscriptions),
              (unsigned long long) self->publishers, (unsigned long long) self->subscribers,
              (unsigned long long) self->events_in, (unsigned long long) self->events_out,
              (unsigned long long) self->terminates, (unsigned long long) self->probes,
-             (unsigned long long) self->subscribes, (unsigned long long) self->unsubscribes,
-             (unsigned long long) self->bad_subscriptions, (unsigned long long) self->requests,
-             (unsigned long long) self->bad_requests, self->waiter_count);
+             self->blocked ? 1 : 0, (unsigned long long) self->subscribes,
+             (unsigned long long) self->unsubscribes, (unsigned long long) self->bad_subscriptions,
+             (unsigned long long) self->requests, (unsigned long long) self->bad_requests,
+             self->waiter_count, (unsigned long long) self->accept_failures);
+    topics_json (self->topics, out);
+    fputc ('}', out);
     fclose (out);
     return json;
 }
@@ -379,7 +428,9 @@ s_monitor_new (void *handle, const char *what)
 {
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "inproc://herald-monitor-%s", what);
-    if (zmq_socket_monitor (handle, endpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED)) {
+    if (zmq_socket_monitor (handle, endpoint,
+                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED
+                                | ZMQ_EVENT_DISCONNECTED)) {
         log_error ("cannot monitor the %s: %s", what, zmq_strerror (zmq_errno ()));
         return NULL;
     }
@@ -388,18 +439,32 @@ s_monitor_new (void *handle, const char *what)
 
 //  Read one monitor event into a connection count. The event is two frames:
 //  6 bytes (event number, 16 bits, then a 32-bit value), then the address.
+//  A failed accept (out of file descriptors, mostly) is logged once until
+//  an accept succeeds again; the connections the hub has are unaffected.
 static void
-s_monitor_read (zsock_t *monitor, uint64_t *connections)
+s_monitor_read (hub_t *self, zsock_t *monitor, uint64_t *connections, const char *what)
 {
     zmsg_t *event = zmsg_recv (monitor);
     zframe_t *head = event ? zmsg_first (event) : NULL;
     if (head && zframe_size (head) == 6) {
         uint16_t number;
+        uint32_t value;
         memcpy (&number, zframe_data (head), sizeof number);
-        if (number == ZMQ_EVENT_ACCEPTED)
+        memcpy (&value, zframe_data (head) + sizeof number, sizeof value);
+        if (number == ZMQ_EVENT_ACCEPTED) {
             (*connections)++;
-        else if (number == ZMQ_EVENT_DISCONNECTED && *connections)
+            self->out_of_fds = false;
+        } else if (number == ZMQ_EVENT_DISCONNECTED && *connections)
             (*connections)--;
+        else if (number == ZMQ_EVENT_ACCEPT_FAILED) {
+            self->accept_failures++;
+            if (!self->out_of_fds)
+                log_error ("cannot accept a connection on the %s: %s; refusing new connections "
+                           "until one can be accepted, serving the %llu there are%s",
+                           what, zmq_strerror ((int) value), (unsigned long long) *connections,
+                           value == EMFILE || value == ENFILE ? " (raise ulimit -n)" : "");
+            self->out_of_fds = true;
+        }
     }
     zmsg_destroy (&event);
 }
@@ -442,6 +507,10 @@ s_open (hub_t *self)
     if (!self->control)
         return -1;
     zsock_set_xpub_verboser (self->backend, 1);
+    if (!cfg->drop_slow) {
+        zsock_set_xpub_nodrop (self->backend, 1);
+        self->send_flags = ZMQ_DONTWAIT;
+    }
     self->front = zsock_resolve (self->frontend);
     self->back = zsock_resolve (self->backend);
     self->front_monitor = s_monitor_new (self->front, "frontend");
@@ -471,6 +540,8 @@ s_close (hub_t *self)
     while (self->waiter_count)
         s_waiter_remove (self, 0);
     subtable_destroy (&self->subscriptions);
+    topics_destroy (&self->topics);
+    zmq_msg_close (&self->pending);
 }
 
 //  With --exit-on-terminate: true once TERMINATE has passed and both its
@@ -502,12 +573,14 @@ hub_main (const config_t *cfg)
     self->cfg = cfg;
     self->started = zclock_mono ();
     self->subscriptions = subtable_new ();
+    self->topics = topics_new (HERALD_MAX_TOPICS);
+    zmq_msg_init (&self->pending);
     if (sock_curve_load (cfg, true, &self->curve)) {
         s_close (self);
         free (self);
         return HERALD_EXIT_CONFIG;
     }
-    int rc = self->subscriptions ? s_open (self) : -1;
+    int rc = self->subscriptions && self->topics ? s_open (self) : -1;
     if (rc == 0) {
         char curve[CONFIG_TEXT_MAX + 64] = "CURVE off: traffic is plaintext, anyone may connect";
         if (self->curve.cert)
@@ -524,6 +597,11 @@ hub_main (const config_t *cfg)
                                   herald_signal_item ()};
         while (!herald_signal && !s_drained (self)) {
             long timeout = s_expire (self, zclock_mono ());
+            //  Blocked by a slow subscriber: leave the frontend unread (so
+            //  publishers feel the pressure) and retry now and then.
+            items[0].events = self->blocked ? 0 : ZMQ_POLLIN;
+            if (self->blocked && (timeout == -1 || timeout > HERALD_SLOW_RETRY_MS))
+                timeout = HERALD_SLOW_RETRY_MS;
             if (zmq_poll (items, 6, timeout) == -1) {
                 if (zmq_errno () == EINTR)
                     continue;
@@ -531,6 +609,8 @@ hub_main (const config_t *cfg)
                 rc = -1;
                 break;
             }
+            if (self->blocked)
+                s_retry_pending (self);
             if (items[0].revents & ZMQ_POLLIN)
                 s_forward_events (self);
             if (items[1].revents & ZMQ_POLLIN)
@@ -538,9 +618,9 @@ hub_main (const config_t *cfg)
             if (items[2].revents & ZMQ_POLLIN)
                 s_handle_control (self);
             if (items[3].revents & ZMQ_POLLIN)
-                s_monitor_read (self->front_monitor, &self->publishers);
+                s_monitor_read (self, self->front_monitor, &self->publishers, "frontend");
             if (items[4].revents & ZMQ_POLLIN)
-                s_monitor_read (self->back_monitor, &self->subscribers);
+                s_monitor_read (self, self->back_monitor, &self->subscribers, "backend");
         }
         if (herald_signal)
             log_info ("stopping on signal %d", (int) herald_signal);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "herald.h"
 #include "subtable.h"
+#include "topics.h"
 #include "wire.h"
 
 #include <stdio.h>
@@ -15,6 +16,7 @@ static const struct {
 } s_tests[] = {
     {"wire", wire_test},
     {"subtable", subtable_test},
+    {"topics", topics_test},
     {"config", config_test},
 };
 

@@ -169,6 +169,8 @@ s_run (subscriber_t *self)
         }
         if (rc == -1 && !herald_signal)
             return HERALD_EXIT_SOFTWARE;
+        if (cfg->delay_ms)
+            herald_pause_until (zclock_mono () + (int64_t) cfg->delay_ms);
     }
     return herald_signal_exit_code ();
 }

@@ -1,0 +1,183 @@
+/*  topics.c - the hub's traffic per topic; see topics.h.
+
+    An open-addressing hash table (FNV-1a, linear probing) that only grows
+    until the limit and never deletes: topics are few and long-lived, and
+    the forwarding path must not allocate once a topic is known. */
+
+#include "topics.h"
+#include "herald.h"
+#include "wire.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint8_t *name;  //  NULL: a free slot
+    size_t size;
+    uint64_t hash;
+    topic_counters_t counters;
+} slot_t;
+
+struct _topics_t {
+    slot_t *slots;
+    size_t allocated;  //  a power of two
+    size_t used;
+    size_t limit;
+    slot_t *last;            //  the topic looked up last
+    topic_counters_t other;  //  topics past the limit
+};
+
+static uint64_t
+s_hash (const uint8_t *data, size_t size)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    for (size_t index = 0; index < size; index++)
+        hash = (hash ^ data[index]) * 1099511628211ULL;
+    return hash;
+}
+
+topics_t *
+topics_new (size_t limit)
+{
+    topics_t *self = calloc (1, sizeof (topics_t));
+    if (!self)
+        return NULL;
+    self->limit = limit;
+    self->allocated = 16;
+    self->slots = calloc (self->allocated, sizeof (slot_t));
+    if (!self->slots) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+topics_destroy (topics_t **self_p)
+{
+    if (!*self_p)
+        return;
+    topics_t *self = *self_p;
+    for (size_t index = 0; index < self->allocated; index++)
+        free (self->slots[index].name);
+    free (self->slots);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The slot holding this topic, or the free slot where it belongs.
+static slot_t *
+s_probe (slot_t *slots, size_t allocated, const uint8_t *name, size_t size, uint64_t hash)
+{
+    size_t index = hash & (allocated - 1);
+    while (slots[index].name
+           && !(slots[index].hash == hash && slots[index].size == size
+                && memcmp (slots[index].name, name, size) == 0))
+        index = (index + 1) & (allocated - 1);
+    return &slots[index];
+}
+
+//  Double the table, keeping it at most half full.
+static int
+s_grow (topics_t *self)
+{
+    size_t allocated = self->allocated * 2;
+    slot_t *slots = calloc (allocated, sizeof (slot_t));
+    if (!slots)
+        return -1;
+    for (size_t index = 0; index < self->allocated; index++) {
+        slot_t *slot = &self->slots[index];
+        if (slot->name)
+            *s_probe (slots, allocated, slot->name, slot->size, slot->hash) = *slot;
+    }
+    free (self->slots);
+    self->slots = slots;
+    self->allocated = allocated;
+    self->last = NULL;
+    return 0;
+}
+
+topic_counters_t *
+topics_lookup (topics_t *self, const void *topic, size_t size)
+{
+    slot_t *last = self->last;
+    if (last && last->size == size && memcmp (last->name, topic, size) == 0)
+        return &last->counters;
+    uint64_t hash = s_hash (topic, size);
+    slot_t *slot = s_probe (self->slots, self->allocated, topic, size, hash);
+    if (!slot->name) {
+        if (self->used == self->limit
+            || ((self->used + 1) * 2 > self->allocated && s_grow (self) == -1)
+            || !(slot = s_probe (self->slots, self->allocated, topic, size, hash))
+            || !(slot->name = malloc (size ? size : 1)))
+            return &self->other;
+        memcpy (slot->name, topic, size);
+        slot->size = size;
+        slot->hash = hash;
+        self->used++;
+    }
+    self->last = slot;
+    return &slot->counters;
+}
+
+void
+topics_json (topics_t *self, FILE *out)
+{
+    fputc ('{', out);
+    bool first = true;
+    for (size_t index = 0; index < self->allocated; index++) {
+        slot_t *slot = &self->slots[index];
+        if (!slot->name)
+            continue;
+        if (!first)
+            fputc (',', out);
+        first = false;
+        wire_json_string (out, slot->name, slot->size);
+        fprintf (out, ":{\"in\":%llu,\"out\":%llu}", (unsigned long long) slot->counters.in,
+                 (unsigned long long) slot->counters.out);
+    }
+    fprintf (out, "},\"other_topics\":{\"in\":%llu,\"out\":%llu}",
+             (unsigned long long) self->other.in, (unsigned long long) self->other.out);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+void
+topics_test (bool verbose)
+{
+    topics_t *topics = topics_new (100);
+    assert (topics);
+    topic_counters_t *event = topics_lookup (topics, "event", 5);
+    event->in++;
+    assert (topics_lookup (topics, "event", 5) == event);  //  cached
+    assert (topics_lookup (topics, "even", 4) != event);   //  a prefix is another topic
+    assert (topics_lookup (topics, "", 0) != event);       //  so is the empty one
+    //  Growing keeps every topic and its counters
+    char name[16];
+    for (int index = 0; index < 100 - 3; index++) {
+        snprintf (name, sizeof name, "t%d", index);
+        topics_lookup (topics, name, strlen (name))->in += (uint64_t) index;
+    }
+    assert (topics_lookup (topics, "event", 5)->in == 1);
+    assert (topics_lookup (topics, "t42", 3)->in == 42);
+    //  Past the limit, new topics share one set of counters
+    topic_counters_t *other = topics_lookup (topics, "new", 3);
+    assert (other == topics_lookup (topics, "newer", 5));
+    assert (other != topics_lookup (topics, "t42", 3));
+    other->in += 2;
+    char *json = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&json, &size);
+    topics_json (topics, out);
+    fclose (out);
+    assert (strstr (json, "\"event\":{\"in\":1,\"out\":0}"));
+    assert (strstr (json, "\"other_topics\":{\"in\":2,\"out\":0}"));
+    if (verbose)
+        printf ("%s\n", json);
+    free (json);
+    topics_destroy (&topics);
+    assert (topics == NULL);
+    topics_destroy (&topics);
+}
