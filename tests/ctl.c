@@ -1,9 +1,11 @@
 /*  ctl.c - herald_ctl, a test tool: send any request, well-formed or not,
     to a hub's control endpoint and print the reply, one frame a line.
 
-    usage: herald_ctl ENDPOINT [--dealer] [--timeout MS] [--big N] FRAME...
+    usage: herald_ctl ENDPOINT [--dealer] [--timeout MS] [--big N] [--unread N] FRAME...
       --dealer    send as a DEALER, without the empty delimiter frame
       --big N     append a frame of N bytes
+      --unread N  first send the request N times from a DEALER that never
+                  reads a reply, and keep it connected meanwhile
     Exit 0 with a reply, 69 without one within the timeout (default 2000). */
 
 #include <czmq.h>
@@ -18,10 +20,13 @@ main (int argc, char *argv[])
     }
     bool dealer = false;
     int timeout = 2000;
+    long unread = 0;
     zmsg_t *request = zmsg_new ();
     for (int index = 2; index < argc; index++) {
         if (streq (argv[index], "--dealer"))
             dealer = true;
+        else if (streq (argv[index], "--unread") && index + 1 < argc)
+            unread = atol (argv[++index]);
         else if (streq (argv[index], "--timeout") && index + 1 < argc)
             timeout = atoi (argv[++index]);
         else if (streq (argv[index], "--big") && index + 1 < argc) {
@@ -32,6 +37,24 @@ main (int argc, char *argv[])
             free (big);
         } else
             zmsg_addstr (request, argv[index]);
+    }
+    //  A client that never reads: the hub must drop its replies, not block
+    //  or grow, and go on answering everyone else.
+    zsock_t *deaf = unread ? zsock_new (ZMQ_DEALER) : NULL;
+    if (deaf) {  //  every request reaches the hub, even after our answer
+        zsock_set_sndtimeo (deaf, timeout);
+        zsock_set_linger (deaf, timeout);
+    }
+    if (deaf && zsock_connect (deaf, "%s", argv[1]) == 0) {
+        for (long count = 0; count < unread; count++) {
+            zmsg_t *copy = zmsg_dup (request);
+            zmsg_pushmem (copy, NULL, 0);
+            if (zmsg_send (&copy, deaf)) {
+                fprintf (stderr, "herald_ctl: could not send request %ld\n", count + 1);
+                zmsg_destroy (&copy);
+                break;
+            }
+        }
     }
     zsock_t *client = zsock_new (dealer ? ZMQ_DEALER : ZMQ_REQ);
     if (!client || zsock_connect (client, "%s", argv[1])) {
@@ -58,5 +81,6 @@ main (int argc, char *argv[])
     }
     zmsg_destroy (&request);
     zsock_destroy (&client);
+    zsock_destroy (&deaf);
     return rc;
 }
