@@ -45,6 +45,8 @@ static const option_t s_options[] = {
      "number of events to publish"},
     {"interval", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (interval_ms), NO_GIVEN, 0, ONE_HOUR_MS,
      "milliseconds between events"},
+    {"size", KIND_NUMBER, ROLE_PUB, AT (size), NO_GIVEN, 0, 1000000,
+     "pad each event's payload with zero bytes to this many bytes (0: the text alone)"},
     {"wait-subscribers", KIND_NUMBER, ROLE_PUB, AT (wait_subscribers), NO_GIVEN, 0, 1000000,
      "before the first event, wait until the hub counts this many subscribers"},
     {"wait-timeout", KIND_NUMBER, ROLE_PUB | ROLE_STATS, AT (wait_timeout_ms), NO_GIVEN, 1,

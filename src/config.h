@@ -38,6 +38,7 @@ typedef struct {
     char out[CONFIG_TEXT_MAX];               //  keygen: where to write the key pair
     uint64_t events;
     uint64_t interval_ms;
+    uint64_t size;  //  publisher: pad payloads with zero bytes to this size
     uint64_t wait_subscribers;
     uint64_t wait_timeout_ms;
     uint64_t max_messages;  //  0: read until TERMINATE

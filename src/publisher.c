@@ -34,20 +34,24 @@ typedef struct {
     uint64_t sequence;  //  last sequence number sent
     uint64_t proofs;    //  probes proven so far; makes each nonce new
     char nonce[40];     //  the probe being proven
+    uint8_t *body;      //  header + payload of the event being sent
+    size_t body_max;
 } publisher_t;
 
-//  Send one event: [topic][header + payload]. Returns 0, or -1 if it could
-//  not be queued within HERALD_SEND_TIMEOUT_MS (the hub is not taking
-//  anything).
+//  Send one event: [topic][header + payload], the payload padded with zero
+//  bytes to at least `size_min`. Returns 0, or -1 if it could not be queued within
+//  HERALD_SEND_TIMEOUT_MS (the hub is not taking anything).
 static int
-s_send (publisher_t *self, const char *topic, uint64_t sequence, const char *payload)
+s_send (publisher_t *self, const char *topic, uint64_t sequence, const char *text, size_t size_min)
 {
-    uint8_t body[WIRE_HEADER_SIZE + PAYLOAD_MAX];
-    size_t size =
-        wire_event_encode (body, sizeof body, self->id, sequence, payload, strlen (payload));
+    size_t length = strlen (text);
+    size_t payload_size = size_min > length ? size_min : length;
+    size_t size = wire_event_encode (self->body, self->body_max, self->id, sequence, text, length);
+    memset (self->body + size, 0, payload_size - length);
+    size += payload_size - length;
     void *handle = zsock_resolve (self->pub);
     if (zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE) == -1
-        || zmq_send (handle, body, size, 0) == -1) {
+        || zmq_send (handle, self->body, size, 0) == -1) {
         log_error ("cannot send %s to the hub at %s: %s", topic, self->cfg->frontend,
                    zmq_strerror (zmq_errno ()));
         return -1;
@@ -59,7 +63,7 @@ static void
 s_send_probe (void *argument)
 {
     publisher_t *self = argument;
-    s_send (self, HERALD_PROBE_TOPIC, 0, self->nonce);
+    s_send (self, HERALD_PROBE_TOPIC, 0, self->nonce, 0);
 }
 
 //  Reply frames are [status][value]. Returns the value if status is OK
@@ -161,14 +165,14 @@ s_run (publisher_t *self)
         }
         char payload[PAYLOAD_MAX];
         snprintf (payload, sizeof payload, "THIS IS EVENT-%" PRIu64, event);
-        if (s_send (self, cfg->topic, ++self->sequence, payload))
+        if (s_send (self, cfg->topic, ++self->sequence, payload, cfg->size))
             return -1;
         if (event < cfg->events && cfg->interval_ms)
             herald_pause_until (zclock_mono () + (int64_t) cfg->interval_ms);
     }
     if (herald_signal)
         return -1;
-    if (cfg->terminate && s_send (self, HERALD_TERMINATE, ++self->sequence, HERALD_TERMINATE))
+    if (cfg->terminate && s_send (self, HERALD_TERMINATE, ++self->sequence, HERALD_TERMINATE, 0))
         return -1;
     //  A second probe, sent after everything else on the same socket, proves
     //  that all of it has reached the hub.
@@ -179,11 +183,19 @@ int
 publisher_main (const config_t *cfg)
 {
     publisher_t self = {.cfg = cfg};
+    self.body_max = WIRE_HEADER_SIZE + (cfg->size > PAYLOAD_MAX ? cfg->size : PAYLOAD_MAX);
+    self.body = malloc (self.body_max);
+    if (!self.body) {
+        log_error ("out of memory");
+        return HERALD_EXIT_OSERR;
+    }
     if (getrandom (&self.id, sizeof self.id, 0) != sizeof self.id)
         self.id = (uint64_t) zclock_time () << 20 ^ (uint64_t) getpid ();
     sock_curve_t curve;
-    if (sock_curve_load (cfg, false, &curve))
+    if (sock_curve_load (cfg, false, &curve)) {
+        free (self.body);
         return HERALD_EXIT_CONFIG;
+    }
     self.pub = sock_new (ZMQ_PUB, cfg->frontend, false,
                          &(sock_options_t){.curve = &curve, .hwm = cfg->hwm}, "publisher");
     self.control = sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){.curve = &curve},
@@ -202,5 +214,6 @@ publisher_main (const config_t *cfg)
     zsock_destroy (&self.pub);
     zsock_destroy (&self.control);
     sock_curve_destroy (&curve);
+    free (self.body);
     return rc;
 }

@@ -66,12 +66,15 @@ s_follow (subscriber_t *self, const wire_event_t *event)
     stream->seen = zclock_mono ();
 }
 
-//  Print "<name> got message: <payload>", unprintable bytes shown as '.'.
+//  Print "<name> got message: <payload>", up to the first zero byte (pub
+//  --size pads with them), unprintable bytes shown as '.'.
 static void
 s_tell (subscriber_t *self, const wire_event_t *event)
 {
     char text[256];
-    size_t size = event->payload_size < sizeof text - 1 ? event->payload_size : sizeof text - 1;
+    const uint8_t *end = memchr (event->payload, 0, event->payload_size);
+    size_t size = end ? (size_t) (end - event->payload) : event->payload_size;
+    size = size < sizeof text - 1 ? size : sizeof text - 1;
     for (size_t index = 0; index < size; index++)
         text[index] = isprint (event->payload[index]) ? (char) event->payload[index] : '.';
     text[size] = 0;
