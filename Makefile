@@ -25,6 +25,7 @@ run: build
 	$(BUILD)/herald demo $(ARGS)
 
 test: build
+	@sh scripts/deps.sh test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(ARGS)
 
 # The whole suite again, built with AddressSanitizer and UBSan (fewer

@@ -4,6 +4,8 @@
 # names what to install and fails.
 #   deps.sh        what make, make run and make test need
 #   deps.sh fuzz   clang and its libFuzzer runtime, for make fuzz
+#   deps.sh test   the tools some tests need (tcpdump, for the capture test);
+#                  never fails: a test whose tool is missing skips itself
 set -eu
 
 install() {
@@ -23,6 +25,18 @@ install() {
 if [ "${1:-}" = fuzz ]; then
     if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
         install "clang libclang-rt-14-dev" "clang with libFuzzer"
+    fi
+    exit 0
+fi
+
+if [ "${1:-}" = test ]; then
+    if ! command -v tcpdump >/dev/null 2>&1; then
+        if ! command -v apt-get >/dev/null 2>&1; then
+            echo "herald: tcpdump is missing, so the capture test will skip; install tcpdump to run it" >&2
+        else
+            ( install tcpdump "tcpdump" ) \
+                || echo "herald: could not install tcpdump, so the capture test will skip" >&2
+        fi
     fi
     exit 0
 fi
