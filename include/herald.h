@@ -107,6 +107,8 @@
 //  Messages the hub forwards from one socket before it polls the others
 //  again: draining a batch is cheap, and the bound keeps control responsive.
 #define HERALD_FORWARD_BATCH 1024
+//  The hub logs failed accepts (out of file descriptors) at most this often.
+#define HERALD_ACCEPT_LOG_MS 60000
 //  With --no-drop-slow, how often the hub retries an event that a full
 //  subscriber queue refused (libzmq cannot poll an XPUB for room).
 #define HERALD_SLOW_RETRY_MS 1

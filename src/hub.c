@@ -24,6 +24,7 @@
 #include "wire.h"
 
 #include <czmq.h>
+#include <sys/resource.h>
 
 //  A control request whose answer is not known yet: WAIT until a count is
 //  in range, or PROBE until a probe arrives.
@@ -55,8 +56,9 @@ typedef struct {
     //  (and the frontend left unread) until the queue has room
     zmq_msg_t pending;
     bool blocked;
-    int send_flags;   //  ZMQ_DONTWAIT with --no-drop-slow, else 0
-    bool out_of_fds;  //  logged that accepting failed; cleared by the next accept
+    int send_flags;         //  ZMQ_DONTWAIT with --no-drop-slow, else 0
+    bool accept_failing;    //  since the last accept that worked
+    int64_t accept_logged;  //  when a failed accept was last logged
     waiter_t waiters[HERALD_MAX_WAITERS];
     size_t waiter_count;
     int64_t started;
@@ -437,36 +439,68 @@ s_monitor_new (void *handle, const char *what)
     return sock_new (ZMQ_PAIR, endpoint, false, &(sock_options_t){0}, "monitor");
 }
 
-//  Read one monitor event into a connection count. The event is two frames:
-//  6 bytes (event number, 16 bits, then a 32-bit value), then the address.
-//  A failed accept (out of file descriptors, mostly) is logged once until
-//  an accept succeeds again; the connections the hub has are unaffected.
+//  A failed accept: out of file descriptors, mostly. libzmq retries at
+//  once, so failures come by the thousand: log the first of a run, and at
+//  most one run a minute. The connections the hub has are unaffected.
+static void
+s_accept_failed (hub_t *self, const char *what, int error, uint64_t connections)
+{
+    self->accept_failures++;
+    int64_t now = zclock_mono ();
+    if (!self->accept_failing
+        && (!self->accept_logged || now - self->accept_logged >= HERALD_ACCEPT_LOG_MS)) {
+        log_error ("cannot accept connections on the %s: %s; serving the %llu it has, "
+                   "refusing new ones%s",
+                   what, zmq_strerror (error), (unsigned long long) connections,
+                   error == EMFILE || error == ENFILE ? " (raise ulimit -n)" : "");
+        self->accept_logged = now;
+    }
+    self->accept_failing = true;
+}
+
+//  Read the monitor's events into a connection count. An event is two
+//  frames: 6 bytes (event number, 16 bits, then a 32-bit value), then the
+//  address.
 static void
 s_monitor_read (hub_t *self, zsock_t *monitor, uint64_t *connections, const char *what)
 {
-    zmsg_t *event = zmsg_recv (monitor);
-    zframe_t *head = event ? zmsg_first (event) : NULL;
-    if (head && zframe_size (head) == 6) {
-        uint16_t number;
-        uint32_t value;
-        memcpy (&number, zframe_data (head), sizeof number);
-        memcpy (&value, zframe_data (head) + sizeof number, sizeof value);
-        if (number == ZMQ_EVENT_ACCEPTED) {
-            (*connections)++;
-            self->out_of_fds = false;
-        } else if (number == ZMQ_EVENT_DISCONNECTED && *connections)
-            (*connections)--;
-        else if (number == ZMQ_EVENT_ACCEPT_FAILED) {
-            self->accept_failures++;
-            if (!self->out_of_fds)
-                log_error ("cannot accept a connection on the %s: %s; refusing new connections "
-                           "until one can be accepted, serving the %llu there are%s",
-                           what, zmq_strerror ((int) value), (unsigned long long) *connections,
-                           value == EMFILE || value == ENFILE ? " (raise ulimit -n)" : "");
-            self->out_of_fds = true;
+    for (int count = 0; count < HERALD_FORWARD_BATCH && (zsock_events (monitor) & ZMQ_POLLIN);
+         count++) {
+        zmsg_t *event = zmsg_recv (monitor);
+        zframe_t *head = event ? zmsg_first (event) : NULL;
+        if (head && zframe_size (head) == 6) {
+            uint16_t number;
+            uint32_t value;
+            memcpy (&number, zframe_data (head), sizeof number);
+            memcpy (&value, zframe_data (head) + sizeof number, sizeof value);
+            if (number == ZMQ_EVENT_ACCEPTED) {
+                (*connections)++;
+                self->accept_failing = false;
+            } else if (number == ZMQ_EVENT_DISCONNECTED && *connections)
+                (*connections)--;
+            else if (number == ZMQ_EVENT_ACCEPT_FAILED)
+                s_accept_failed (self, what, (int) value, *connections);
         }
+        zmsg_destroy (&event);
     }
-    zmsg_destroy (&event);
+}
+
+//  Every connection costs a file descriptor: take all the system allows
+//  this process (the soft limit up to the hard one), and say how many.
+static void
+s_raise_fd_limit (void)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit))
+        return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlim_t wanted = limit.rlim_max;
+        limit.rlim_cur = wanted;
+        if (setrlimit (RLIMIT_NOFILE, &limit))
+            getrlimit (RLIMIT_NOFILE, &limit);
+    }
+    log_info ("file descriptors: %llu (each connection takes one)",
+              (unsigned long long) limit.rlim_cur);
 }
 
 //  Make the three sockets. The frontend subscribes to everything: see the
@@ -572,6 +606,7 @@ hub_main (const config_t *cfg)
     }
     self->cfg = cfg;
     self->started = zclock_mono ();
+    s_raise_fd_limit ();
     self->subscriptions = subtable_new ();
     self->topics = topics_new (HERALD_MAX_TOPICS);
     zmq_msg_init (&self->pending);
