@@ -486,21 +486,20 @@ s_monitor_read (hub_t *self, zsock_t *monitor, uint64_t *connections, const char
 }
 
 //  Every connection costs a file descriptor: take all the system allows
-//  this process (the soft limit up to the hard one), and say how many.
-static void
+//  this process (the soft limit up to the hard one). Returns the limit.
+static uint64_t
 s_raise_fd_limit (void)
 {
     struct rlimit limit;
     if (getrlimit (RLIMIT_NOFILE, &limit))
-        return;
+        return 0;
     if (limit.rlim_cur < limit.rlim_max) {
         rlim_t wanted = limit.rlim_max;
         limit.rlim_cur = wanted;
         if (setrlimit (RLIMIT_NOFILE, &limit))
             getrlimit (RLIMIT_NOFILE, &limit);
     }
-    log_info ("file descriptors: %llu (each connection takes one)",
-              (unsigned long long) limit.rlim_cur);
+    return (uint64_t) limit.rlim_cur;
 }
 
 //  Make the three sockets. The frontend subscribes to everything: see the
@@ -606,7 +605,7 @@ hub_main (const config_t *cfg)
     }
     self->cfg = cfg;
     self->started = zclock_mono ();
-    s_raise_fd_limit ();
+    uint64_t fd_limit = s_raise_fd_limit ();
     self->subscriptions = subtable_new ();
     self->topics = topics_new (HERALD_MAX_TOPICS);
     zmq_msg_init (&self->pending);
@@ -622,8 +621,8 @@ hub_main (const config_t *cfg)
             snprintf (curve, sizeof curve, "CURVE on, public key %s, clients let in: %s",
                       zcert_public_txt (self->curve.cert),
                       *cfg->curve_allow ? cfg->curve_allow : "any CURVE key");
-        log_info ("forwarding %s -> %s, control %s; %s", cfg->frontend, cfg->backend, cfg->control,
-                  curve);
+        log_info ("forwarding %s -> %s, control %s; %s; up to %llu file descriptors", cfg->frontend,
+                  cfg->backend, cfg->control, curve, (unsigned long long) fd_limit);
         zmq_pollitem_t items[] = {{self->front, 0, ZMQ_POLLIN, 0},
                                   {self->back, 0, ZMQ_POLLIN, 0},
                                   {zsock_resolve (self->control), 0, ZMQ_POLLIN, 0},

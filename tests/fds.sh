@@ -14,7 +14,7 @@ start hub sh -c 'ulimit -n "$1" && shift && exec "$@"' limit "$LIMIT" \
     "$HERALD" hub --frontend "$FRONTEND_BIND" --backend "$BACKEND_BIND" --control "$CONTROL_BIND"
 "$HERALD" stats --control "$CONTROL" --wait-timeout 5000 >/dev/null \
     || fail "the hub did not answer on $CONTROL"
-grep -q "file descriptors: $LIMIT " "$TMP/hub.err" || fail "the hub did not log its limit of $LIMIT"
+grep -q "up to $LIMIT file descriptors" "$TMP/hub.err" || fail "the hub did not log its limit of $LIMIT"
 for index in 1 2 3 4; do
     start "s$index" "$HERALD" sub --backend "$BACKEND" --name "s$index" --idle-timeout 30000
 done
