@@ -11,7 +11,10 @@
     3. for each event, asks the hub how many subscribers the topic has,
        says so, and publishes the event;
     4. publishes TERMINATE, and proves once more that everything has reached
-       the hub before it exits 0. */
+       the hub before it exits 0. The proof holds for one connection: if
+       the connection to the hub dropped meanwhile (the hub restarted, or
+       cut us off), events sent around the drop may be lost, and the
+       publisher says so and exits 65 instead. */
 
 #include "herald.h"
 #include "log.h"
@@ -30,6 +33,7 @@ typedef struct {
     const config_t *cfg;
     zsock_t *pub;       //  PUB, to the hub's frontend
     zsock_t *control;   //  REQ, to the hub's control endpoint
+    zsock_t *monitor;   //  PAIR: the PUB's connection drops
     uint64_t id;        //  this run's publisher id
     uint64_t sequence;  //  last sequence number sent
     uint64_t proofs;    //  probes proven so far; makes each nonce new
@@ -148,12 +152,28 @@ s_wait_subscribers (publisher_t *self)
     return rc;
 }
 
+//  How many times the PUB's connection has dropped since last asked.
+static uint64_t
+s_drops (publisher_t *self)
+{
+    uint64_t drops = 0;
+    while (zsock_events (self->monitor) & ZMQ_POLLIN) {
+        zmsg_t *event = zmsg_recv (self->monitor);
+        zmsg_destroy (&event);
+        drops++;
+    }
+    return drops;
+}
+
+//  Returns 0 when every event has reached the hub, -1 on failure, -2 if
+//  the connection dropped while publishing.
 static int
 s_run (publisher_t *self)
 {
     const config_t *cfg = self->cfg;
     if (s_prove_path (self, "before the first event"))
         return -1;
+    s_drops (self);  //  only drops from here on can lose events
     if (cfg->wait_subscribers && s_wait_subscribers (self))
         return -1;
     for (uint64_t event = 1; event <= cfg->events && !herald_signal; event++) {
@@ -175,8 +195,17 @@ s_run (publisher_t *self)
     if (cfg->terminate && s_send (self, HERALD_TERMINATE, ++self->sequence, HERALD_TERMINATE, 0))
         return -1;
     //  A second probe, sent after everything else on the same socket, proves
-    //  that all of it has reached the hub.
-    return s_prove_path (self, "after the last event");
+    //  that all of it has reached the hub, if it went by one connection.
+    if (s_prove_path (self, "after the last event"))
+        return -1;
+    uint64_t drops = s_drops (self);
+    if (drops) {
+        log_error ("the connection to the hub at %s dropped %" PRIu64 " time%s while publishing: "
+                   "events sent around %s may not have reached it",
+                   cfg->frontend, drops, drops == 1 ? "" : "s", drops == 1 ? "it" : "them");
+        return -2;
+    }
+    return 0;
 }
 
 int
@@ -207,10 +236,18 @@ publisher_main (const config_t *cfg)
         zsock_set_xpub_nodrop (self.pub, 1);
         zsock_set_sndtimeo (self.pub, HERALD_SEND_TIMEOUT_MS);
         log_debug ("publisher %016" PRIx64 " to %s", self.id, cfg->frontend);
-        rc = s_run (&self) == 0 ? HERALD_EXIT_OK
-             : herald_signal    ? herald_signal_exit_code ()
-                                : HERALD_EXIT_UNAVAILABLE;
+        if (zmq_socket_monitor (zsock_resolve (self.pub), "inproc://herald-publisher",
+                                ZMQ_EVENT_DISCONNECTED)
+            == 0)
+            self.monitor = sock_new (ZMQ_PAIR, "inproc://herald-publisher", false,
+                                     &(sock_options_t){0}, "monitor");
+        int result = self.monitor ? s_run (&self) : -1;
+        rc = result == 0     ? HERALD_EXIT_OK
+             : result == -2  ? HERALD_EXIT_DATAERR
+             : herald_signal ? herald_signal_exit_code ()
+                             : HERALD_EXIT_UNAVAILABLE;
     }
+    zsock_destroy (&self.monitor);
     zsock_destroy (&self.pub);
     zsock_destroy (&self.control);
     sock_curve_destroy (&curve);

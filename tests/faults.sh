@@ -6,7 +6,10 @@
 #     subscribers reconnect and resubscribe, counts recover exactly, and a
 #     publisher's events reach every subscriber;
 #   - a publisher killed mid-stream: hub and subscribers carry on, and a new
-#     publisher's events arrive, with no gap reported.
+#     publisher's events arrive, with no gap reported;
+#   - a publisher whose connection drops while it publishes (the hub killed
+#     and restarted under it) cannot prove its events arrived: it says so
+#     and exits 65, and the subscriber reports the gap.
 . "$(dirname "$0")/lib.sh"
 
 HEARTBEAT=${FAULTS_HEARTBEAT:-500}
@@ -58,6 +61,22 @@ for name in s1 s2; do
     ! grep -q "lost" "$TMP/$name.err" || fail "$name reported a gap: $(cat "$TMP/$name.err")"
 done
 expect_count event 0
+
+start s4 "$HERALD" sub --backend "$BACKEND" --name s4 --idle-timeout 30000
+expect_count event 1
+start pub4 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3000 --interval 1 \
+    --no-count --no-terminate --wait-subscribers 1
+timeout 20 tail -n +1 -f --pid="$(pid_of s4)" "$TMP/s4.out" | grep -q -m1 "got message" \
+    || fail "s4 got no event from pub4"
+kill -KILL "$(pid_of hub)"
+finish hub 137
+start_hub --heartbeat "$HEARTBEAT"
+finish pub4 65 60
+grep -q "connection to the hub at $FRONTEND dropped" "$TMP/pub4.err" \
+    || fail "pub4 did not say why: $(tail -n 1 "$TMP/pub4.err")"
+kill -TERM "$(pid_of s4)"
+finish s4 143
+grep -q "s4 lost [0-9]* events" "$TMP/s4.err" || fail "s4 did not report the gap"
 
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
