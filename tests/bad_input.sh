@@ -113,4 +113,20 @@ grep -q "^OK$" "$TMP/ctl.out" || fail "STATS beside a deaf client got: $(cat "$T
 
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
+
+# A frame over --max-message-size drops only the peer that sent it: that
+# publisher cannot prove its events arrived (65), the others go on.
+start_hub --max-message-size 2000
+start s "$HERALD" sub --backend "$BACKEND" --name s --idle-timeout 10000
+expect_count event 1
+start big "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3 --interval 0 \
+    --size 5000 --no-count --no-terminate
+finish big 65
+start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 5 --interval 0 \
+    --wait-subscribers 1
+finish p 0
+finish s 0
+check_story s 5
+kill -TERM "$(pid_of hub)"
+finish hub 0 5
 echo "bad_input: clear errors, right codes, the hub unharmed"
