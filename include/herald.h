@@ -52,11 +52,17 @@
 #define HERALD_HWM_DEFAULT 100000
 
 //  The hub pings each subscriber's connection this often (ZMTP heartbeats)
-//  and drops one that has not answered for HERALD_HEARTBEAT_MISSES pings:
-//  a subscriber that is stopped or cut off without a FIN leaves the count
-//  within about 3 s. Only the hub's backend pings, and its receive queue
-//  holds only subscriptions, never full: libzmq 4.3.4 can assert when a
-//  heartbeating socket's receive queue is full (libzmq issues 3937, 4767).
+//  and drops one it has not heard from for HERALD_HEARTBEAT_MISSES pings: a
+//  subscriber that is stopped or cut off without a FIN leaves the count
+//  within about 3 s. A subscriber that is alive but behind cannot answer:
+//  its full receive queue stops libzmq reading the connection, pings
+//  included. So subscribers ping the hub too, as often, from libzmq's I/O
+//  thread, and anything the hub hears counts as an answer. A subscriber
+//  never times the hub out itself (no timeout, no TTL): a connection reset
+//  while its input is held back is what trips libzmq 4.3.4's assertion
+//  (libzmq issues 3937, 4767); its --idle-timeout finds a dead hub. The
+//  hub's own receive queue on the backend holds only subscriptions, never
+//  full.
 #define HERALD_HEARTBEAT_DEFAULT_MS 1000
 #define HERALD_HEARTBEAT_MISSES     3
 

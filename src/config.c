@@ -77,8 +77,9 @@ static const option_t s_options[] = {
      "with --exit-on-terminate: milliseconds to wait for them to leave"},
     {"max-message-size", KIND_NUMBER, ROLE_HUB, AT (max_message_size), NO_GIVEN, 1,
      (uint64_t) INT32_MAX, "largest frame in bytes; a peer sending a larger one is disconnected"},
-    {"heartbeat", KIND_NUMBER, ROLE_HUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
-     "milliseconds between pings to each subscriber; 3 unanswered drop it (0: off)"},
+    {"heartbeat", KIND_NUMBER, ROLE_HUB | ROLE_SUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
+     "milliseconds between pings (hub: to each subscriber, and one silent for 3 is dropped; "
+     "sub: to the hub, so it knows a subscriber that is behind is alive) (0: off)"},
     {"drop-slow", KIND_FLAG, ROLE_HUB, AT (drop_slow), NO_GIVEN, 0, 0,
      "a subscriber whose queue (--hwm) is full misses events, and reports the gap, "
      "while the others go on (--no-drop-slow: everyone, publishers too, waits for it)"},

@@ -529,6 +529,7 @@ s_open (hub_t *self)
     if (!self->frontend)
         return -1;
     options.heartbeat_ms = (int) cfg->heartbeat_ms;
+    options.heartbeat_watch = true;
     self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, &options, "backend");
     if (!self->backend)
         return -1;

@@ -30,10 +30,12 @@ sock_new (int type, const char *endpoint, bool bind, const sock_options_t *optio
         else
             zsock_set_curve_serverkey (sock, options->curve->server_key);
     }
+    //  No TTL: it would make a peer whose input is held back by a full queue
+    //  time out on its own side (see HERALD_HEARTBEAT_DEFAULT_MS).
     if (options->heartbeat_ms) {
         zsock_set_heartbeat_ivl (sock, options->heartbeat_ms);
-        zsock_set_heartbeat_timeout (sock, HERALD_HEARTBEAT_MISSES * options->heartbeat_ms);
-        zsock_set_heartbeat_ttl (sock, HERALD_HEARTBEAT_MISSES * options->heartbeat_ms);
+        zsock_set_heartbeat_timeout (
+            sock, options->heartbeat_watch ? HERALD_HEARTBEAT_MISSES * options->heartbeat_ms : 0);
     }
     int rc = bind ? zsock_bind (sock, "%s", endpoint) : zsock_connect (sock, "%s", endpoint);
     if (rc == -1) {

@@ -28,7 +28,8 @@ typedef struct {
     const sock_curve_t *curve;  //  CURVE keys, or NULL
     uint64_t hwm;               //  send and receive high-water marks, in messages
     int64_t max_frame;          //  largest frame accepted, bytes; a peer over it is dropped
-    int heartbeat_ms;           //  ZMTP ping interval; a peer silent for 3 of them is dropped
+    int heartbeat_ms;           //  ZMTP ping interval
+    bool heartbeat_watch;       //  drop a peer silent for 3 pings (else: only ping)
 } sock_options_t;
 
 //  Make a socket of the given type with herald's options (and no linger),

@@ -200,8 +200,11 @@ subscriber_main (const config_t *cfg)
         return HERALD_EXIT_CONFIG;
     }
     int rc = HERALD_EXIT_UNAVAILABLE;
-    self->sub = sock_new (ZMQ_SUB, cfg->backend, false,
-                          &(sock_options_t){.curve = &curve, .hwm = cfg->hwm}, "subscriber");
+    self->sub =
+        sock_new (ZMQ_SUB, cfg->backend, false,
+                  &(sock_options_t){
+                      .curve = &curve, .hwm = cfg->hwm, .heartbeat_ms = (int) cfg->heartbeat_ms},
+                  "subscriber");
     if (self->sub) {
         zsock_set_subscribe (self->sub, cfg->topic);
         zsock_set_subscribe (self->sub, HERALD_TERMINATE);
