@@ -6,6 +6,16 @@
 
 #include <stdarg.h>
 
+int
+sock_set_heartbeat (void *handle, int interval_ms, bool watch)
+{
+    //  No TTL: it would make a peer whose input is held back by a full queue
+    //  time out on its own side (see HERALD_HEARTBEAT_DEFAULT_MS).
+    int timeout = watch ? HERALD_HEARTBEAT_MISSES * interval_ms : 0;
+    return zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &interval_ms, sizeof interval_ms)
+           || zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+}
+
 zsock_t *
 sock_new (int type, const char *endpoint, bool bind, const sock_options_t *options,
           const char *what)
@@ -30,13 +40,8 @@ sock_new (int type, const char *endpoint, bool bind, const sock_options_t *optio
         else
             zsock_set_curve_serverkey (sock, options->curve->server_key);
     }
-    //  No TTL: it would make a peer whose input is held back by a full queue
-    //  time out on its own side (see HERALD_HEARTBEAT_DEFAULT_MS).
-    if (options->heartbeat_ms) {
-        zsock_set_heartbeat_ivl (sock, options->heartbeat_ms);
-        zsock_set_heartbeat_timeout (
-            sock, options->heartbeat_watch ? HERALD_HEARTBEAT_MISSES * options->heartbeat_ms : 0);
-    }
+    if (options->heartbeat_ms)
+        sock_set_heartbeat (zsock_resolve (sock), options->heartbeat_ms, options->heartbeat_watch);
     int rc = bind ? zsock_bind (sock, "%s", endpoint) : zsock_connect (sock, "%s", endpoint);
     if (rc == -1) {
         log_error ("cannot %s %s to %s: %s", bind ? "bind" : "connect", what, endpoint,

@@ -32,6 +32,11 @@ typedef struct {
     bool heartbeat_watch;       //  drop a peer silent for 3 pings (else: only ping)
 } sock_options_t;
 
+//  ZMTP heartbeats on a libzmq socket: ping every interval_ms; with watch,
+//  drop a peer not heard from for HERALD_HEARTBEAT_MISSES pings. Returns 0,
+//  or -1 with zmq_errno () set.
+int sock_set_heartbeat (void *handle, int interval_ms, bool watch);
+
 //  Make a socket of the given type with herald's options (and no linger),
 //  then bind or connect it to endpoint. On failure, logs one line naming
 //  what and the endpoint, and returns NULL. The caller owns the socket.

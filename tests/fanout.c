@@ -11,17 +11,20 @@
     stdout is the summary "N sockets, E events each, total T".
 
     usage: herald_fanout --expect E [--backend EP] [--sockets N] [--topic T]
-                         [--timeout MS] [--idle-timeout MS] [--hwm N]
+                         [--timeout MS] [--idle-timeout MS] [--hwm N] [--heartbeat MS]
       --timeout       give up this long after ready (default 300000)
       --idle-timeout  give up when no socket has read anything for this
                       long (default 30000)
       --hwm           each socket's receive queue limit, as herald sub's
                       (default 100000; 0: none)
+      --heartbeat     each socket pings the hub this often, as herald sub
+                      does (default 1000; 0: off)
     Exit 0 if every socket got exactly E events in order, then TERMINATE;
     1 if any got something else; 69 if some had no TERMINATE in time; 64
     for bad usage. */
 
 #include "herald.h"
+#include "sock.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -58,6 +61,7 @@ typedef struct {
     uint64_t timeout_ms;
     uint64_t idle_timeout_ms;
     uint64_t hwm;
+    uint64_t heartbeat_ms;
 } options_t;
 
 typedef struct {
@@ -236,7 +240,7 @@ s_usage (const char *error)
 {
     fprintf (stderr, "herald_fanout: %s\n", error);
     fprintf (stderr, "usage: herald_fanout --expect E [--backend EP] [--sockets N] [--topic T] "
-                     "[--timeout MS] [--idle-timeout MS] [--hwm N]\n");
+                     "[--timeout MS] [--idle-timeout MS] [--hwm N] [--heartbeat MS]\n");
     return HERALD_EXIT_USAGE;
 }
 
@@ -250,7 +254,8 @@ s_parse (int argc, char *argv[], options_t *options)
                            .expect = UINT64_MAX,
                            .timeout_ms = FANOUT_TIMEOUT_DEFAULT_MS,
                            .idle_timeout_ms = FANOUT_IDLE_TIMEOUT_DEFAULT_MS,
-                           .hwm = HERALD_HWM_DEFAULT};
+                           .hwm = HERALD_HWM_DEFAULT,
+                           .heartbeat_ms = HERALD_HEARTBEAT_DEFAULT_MS};
     for (int index = 1; index < argc; index++) {
         const char *name = argv[index];
         if (index + 1 >= argc)
@@ -261,6 +266,7 @@ s_parse (int argc, char *argv[], options_t *options)
                            : streq (name, "--timeout")      ? &options->timeout_ms
                            : streq (name, "--idle-timeout") ? &options->idle_timeout_ms
                            : streq (name, "--hwm")          ? &options->hwm
+                           : streq (name, "--heartbeat")    ? &options->heartbeat_ms
                                                             : NULL;
         if (streq (name, "--backend"))
             options->backend = value;
@@ -341,6 +347,8 @@ main (int argc, char *argv[])
         self.streams[index].handle = handle;
         if (!handle || zmq_setsockopt (handle, ZMQ_RCVHWM, &hwm, sizeof hwm)
             || zmq_setsockopt (handle, ZMQ_LINGER, &linger, sizeof linger)
+            || (options->heartbeat_ms
+                && sock_set_heartbeat (handle, (int) options->heartbeat_ms, false))
             || zmq_setsockopt (handle, ZMQ_SUBSCRIBE, options->topic, strlen (options->topic))
             || zmq_setsockopt (handle, ZMQ_SUBSCRIBE, HERALD_TERMINATE, strlen (HERALD_TERMINATE))
             || zmq_connect (handle, options->backend)) {

@@ -104,9 +104,10 @@ expect_count() {
         || fail "hub count for '$1': $(cat "$TMP/expect.err")"
 }
 
-# stats_field NAME: one number from the hub's JSON.
+# stats_field NAME: one number from the hub's JSON, the first so named
+# ("in" is the total, before the topics').
 stats_field() {
-    "$HERALD" stats --control "$CONTROL" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+    "$HERALD" stats --control "$CONTROL" | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
 }
 
 # check_story NAME EVENTS: NAME's stdout is the full story of a subscriber
