@@ -54,10 +54,11 @@ typedef struct {
     int64_t started;
     int64_t terminated;  //  when TERMINATE passed, 0 before
     //  Counters, reported by STATS
-    uint64_t events_in;   //  events read from publishers
-    uint64_t events_out;  //  events handed to the backend
-    uint64_t terminates;  //  of which TERMINATE
-    uint64_t probes;      //  probes consumed
+    uint64_t events_in;       //  events read from publishers
+    uint64_t events_out;      //  events handed to the backend
+    uint64_t terminates;      //  of which TERMINATE
+    uint64_t probes;          //  probes consumed
+    uint64_t invalid_events;  //  not herald's format: dropped
     uint64_t subscribes;
     uint64_t unsubscribes;
     uint64_t bad_subscriptions;  //  malformed or unknown, ignored
@@ -156,72 +157,69 @@ s_expire (hub_t *self, int64_t now)
     return next == -1 ? -1 : (long) (next > now ? next - now : 0);
 }
 
-//  A probe is [$herald/probe][event body whose payload is the nonce].
-//  Consume its frames; never forward them.
+//  A probe is an event on $herald/probe whose payload is the nonce. Other
+//  reserved topics mean nothing to this hub.
 static void
-s_take_probe (hub_t *self, zmq_msg_t *topic)
+s_take_reserved (hub_t *self, const uint8_t *data, size_t size)
 {
-    bool valid = zmq_msg_more (topic);
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
-    int frames = 0;
-    while (zmq_msg_more (frames ? &frame : topic)) {
-        if (zmq_msg_recv (&frame, self->front, 0) == -1)
-            break;
-        frames++;
-        wire_event_t event;
-        if (frames == 1
-            && wire_event_decode (zmq_msg_data (&frame), zmq_msg_size (&frame), &event) == 0
-            && !zmq_msg_more (&frame)) {
-            self->probes++;
-            s_check_probe (self, event.payload, event.payload_size);
-        } else
-            valid = false;
+    wire_event_t event;
+    if (wire_event_decode (data, size, &event) == 0
+        && event.topic_size == strlen (HERALD_PROBE_TOPIC)
+        && memcmp (event.topic, HERALD_PROBE_TOPIC, event.topic_size) == 0) {
+        self->probes++;
+        s_check_probe (self, event.payload, event.payload_size);
+    } else
+        self->invalid_events++;
+}
+
+static void
+s_take_terminate (hub_t *self)
+{
+    self->terminates++;
+    if (!self->terminated) {
+        self->terminated = zclock_mono ();
+        if (self->cfg->exit_on_terminate)
+            log_info ("TERMINATE passed; exiting once subscribers and publishers "
+                      "have left (at most %llu ms)",
+                      (unsigned long long) self->cfg->drain_timeout_ms);
     }
-    zmq_msg_close (&frame);
-    if (!valid)
-        log_debug ("ignored a malformed message on reserved topic");
 }
 
 //  The data path: move every message that is ready from frontend to backend,
-//  frame by frame, without copying. Reserved topics stop here.
+//  without copying. An event is one frame (see wire.h); anything else is
+//  counted and dropped, and reserved topics stop here.
 static void
 s_forward_events (hub_t *self)
 {
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
+    zmq_msg_t message;
+    zmq_msg_init (&message);
     for (int count = 0; count < HERALD_FORWARD_BATCH; count++) {
-        if (zmq_msg_recv (&frame, self->front, ZMQ_DONTWAIT) == -1)
+        if (zmq_msg_recv (&message, self->front, ZMQ_DONTWAIT) == -1)
             break;  //  EAGAIN: nothing more is ready
-        const void *topic = zmq_msg_data (&frame);
-        size_t topic_size = zmq_msg_size (&frame);
-        if (wire_topic_is_reserved (topic, topic_size)) {
-            s_take_probe (self, &frame);
+        const uint8_t *data = zmq_msg_data (&message);
+        size_t size = zmq_msg_size (&message);
+        size_t topic_size;
+        if (zmq_msg_more (&message) || wire_event_split (data, size, &topic_size)) {
+            //  Multipart messages are atomic: the rest is here already.
+            while (zmq_msg_more (&message) && zmq_msg_recv (&message, self->front, 0) != -1)
+                ;
+            self->invalid_events++;
+            continue;
+        }
+        if (wire_topic_is_reserved (data, topic_size)) {
+            s_take_reserved (self, data, size);
             continue;
         }
         if (topic_size == strlen (HERALD_TERMINATE)
-            && memcmp (topic, HERALD_TERMINATE, topic_size) == 0) {
-            self->terminates++;
-            if (!self->terminated) {
-                self->terminated = zclock_mono ();
-                if (self->cfg->exit_on_terminate)
-                    log_info ("TERMINATE passed; exiting once subscribers and publishers "
-                              "have left (at most %llu ms)",
-                              (unsigned long long) self->cfg->drain_timeout_ms);
-            }
-        }
+            && memcmp (data, HERALD_TERMINATE, topic_size) == 0)
+            s_take_terminate (self);
         self->events_in++;
-        //  Multipart messages are atomic: once the first frame is here, the
-        //  rest are too. XPUB queues the event for each matching subscriber.
-        bool more;
-        do {
-            more = zmq_msg_more (&frame);
-            if (zmq_msg_send (&frame, self->back, more ? ZMQ_SNDMORE : 0) == -1)
-                log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
-        } while (more && zmq_msg_recv (&frame, self->front, 0) != -1);
+        //  XPUB queues the event for each matching subscriber.
+        if (zmq_msg_send (&message, self->back, 0) == -1)
+            log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
         self->events_out++;
     }
-    zmq_msg_close (&frame);
+    zmq_msg_close (&message);
 }
 
 //  Subscriptions flow the other way: count each one, then pass it upstream.
@@ -271,7 +269,8 @@ s_stats_json (hub_t *self)
     fprintf (out,
              ",\"subscriptions_total\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
-             "\"messages\":{\"in\":%llu,\"out\":%llu,\"terminate\":%llu,\"probes\":%llu},"
+             "\"messages\":{\"in\":%llu,\"out\":%llu,\"terminate\":%llu,\"probes\":%llu,"
+             "\"invalid\":%llu},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
              "\"malformed\":%llu},"
              "\"control\":{\"requests\":%llu,\"errors\":%llu,\"waiting\":%zu}}",
@@ -279,9 +278,10 @@ s_stats_json (hub_t *self)
              (unsigned long long) self->publishers, (unsigned long long) self->subscribers,
              (unsigned long long) self->events_in, (unsigned long long) self->events_out,
              (unsigned long long) self->terminates, (unsigned long long) self->probes,
-             (unsigned long long) self->subscribes, (unsigned long long) self->unsubscribes,
-             (unsigned long long) self->bad_subscriptions, (unsigned long long) self->requests,
-             (unsigned long long) self->bad_requests, self->waiter_count);
+             (unsigned long long) self->invalid_events, (unsigned long long) self->subscribes,
+             (unsigned long long) self->unsubscribes, (unsigned long long) self->bad_subscriptions,
+             (unsigned long long) self->requests, (unsigned long long) self->bad_requests,
+             self->waiter_count);
     fclose (out);
     return json;
 }

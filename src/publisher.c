@@ -19,6 +19,7 @@
 #include "sock.h"
 #include "wire.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -37,18 +38,17 @@ typedef struct {
     char nonce[40];     //  the probe being proven
 } publisher_t;
 
-//  Send one event: [topic][header + payload]. Returns 0, or -1 if it could
-//  not be queued within HERALD_SEND_TIMEOUT_MS (the hub is not taking
-//  anything).
+//  Send one event, topic, header and payload in one frame. Returns 0, or -1
+//  if it could not be queued within HERALD_SEND_TIMEOUT_MS (the hub is not
+//  taking anything).
 static int
 s_send (publisher_t *self, const char *topic, uint64_t sequence, const char *payload)
 {
-    uint8_t body[WIRE_HEADER_SIZE + PAYLOAD_MAX];
-    size_t size =
-        wire_event_encode (body, sizeof body, self->id, sequence, payload, strlen (payload));
-    void *handle = zsock_resolve (self->pub);
-    if (zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE) == -1
-        || zmq_send (handle, body, size, 0) == -1) {
+    uint8_t message[CONFIG_TEXT_MAX + 1 + WIRE_HEADER_SIZE + PAYLOAD_MAX];
+    size_t size = wire_event_encode (message, sizeof message, topic, strlen (topic), self->id,
+                                     sequence, payload, strlen (payload));
+    assert (size);  //  config checked the topic; payloads are ours
+    if (zmq_send (zsock_resolve (self->pub), message, size, 0) == -1) {
         log_error ("cannot send %s to the hub at %s: %s", topic, self->cfg->frontend,
                    zmq_strerror (zmq_errno ()));
         return -1;
