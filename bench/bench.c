@@ -57,7 +57,7 @@ typedef struct {
     const char *also[BENCH_MAX_SYSTEMS];
     int also_count;
     int runs;
-    int frames, batch;
+    int batch;
     int port_base;
     uint64_t deliveries;
     bool quick;
@@ -82,8 +82,6 @@ static const char *s_usage =
     "                       (default 1500000)\n"
     "  --also NAME=PATH     also measure the hub of another herald binary as NAME\n"
     "  --port-base P        first TCP port (default 26000; 26500 with --quick)\n"
-    "  --frames 1           ZeroMQ systems send topic and event in one frame, not\n"
-    "                       herald's two (an experiment: not herald's format)\n"
     "  --batch K            K events (1..64) to a message in throughput runs, every\n"
     "                       system (an experiment: not herald's format)\n"
     "  --redis-server PATH, --nats-server PATH   the servers to run\n";
@@ -368,7 +366,7 @@ s_publish_all (const backend_t *backend, run_t *run)
             int64_t now = bench_now_ns ();
             memcpy (payload, &now, sizeof now);
         }
-        used += wire_event_encode (message + used, sizeof message - used, 0xbe4c4, sequence,
+        used += wire_event_encode (message + used, sizeof message - used, "", 0, 0xbe4c4, sequence,
                                    payload, sizeof payload);
         if (used == batch * BENCH_BODY_MAX || sequence == run->messages) {
             if (backend->publish (run, message, used))
@@ -415,8 +413,8 @@ s_percentile_us (const int64_t *sorted, size_t count, double fraction)
 
 //  Measure one point of one system once.
 static void
-s_run (context_t *context, const system_t *system, const point_t *point, int rate, int frames,
-       int batch, sample_t *sample)
+s_run (context_t *context, const system_t *system, const point_t *point, int rate, int batch,
+       sample_t *sample)
 {
     memset (sample, 0, sizeof *sample);
     sample->ran = true;
@@ -424,7 +422,6 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     run_t run = {.kind = system->kind,
                  .mode = point->mode,
                  .subscribers = point->subscribers,
-                 .frames = frames,
                  .batch = batch};
     run.port = context->port_base + 4 * (context->port_slot++ % PORT_SLOTS);
     uint64_t per_subscriber = point->messages;
@@ -684,7 +681,7 @@ s_run_all (bench_t *bench, context_t *context)
                          terminal ? "\r" : "", ++done, total, seconds / 60, seconds % 60,
                          system->name, s_mode_name (what), what->subscribers,
                          what->subscribers > 1 ? "s" : "", run + 1, terminal ? "\033[K" : "\n");
-                s_run (context, system, what, bench->rate, bench->frames, bench->batch,
+                s_run (context, system, what, bench->rate, bench->batch,
                        &bench->samples[index][point][run]);
             }
     if (terminal)
@@ -748,12 +745,6 @@ s_parse_options (int argc, char *argv[], options_t *options)
                 fprintf (stderr, "herald_bench: --runs wants 1..%d\n", BENCH_MAX_RUNS);
                 return -1;
             }
-        } else if (strcmp (option, "--frames") == 0) {
-            options->frames = atoi (value);
-            if (options->frames != 1 && options->frames != 2) {
-                fprintf (stderr, "herald_bench: --frames wants 1 or 2\n");
-                return -1;
-            }
         } else if (strcmp (option, "--batch") == 0) {
             options->batch = atoi (value);
             if (options->batch < 1 || options->batch > BENCH_BATCH_MAX) {
@@ -795,8 +786,6 @@ s_parse_options (int argc, char *argv[], options_t *options)
         options->out = "docs";
     if (!options->runs)
         options->runs = options->quick ? 1 : RUNS_DEFAULT;
-    if (!options->frames)
-        options->frames = 2;
     if (!options->batch)
         options->batch = 1;
     if (!options->port_base)
@@ -818,7 +807,6 @@ main (int argc, char *argv[])
     bench.runs = options.runs;
     bench.quick = options.quick;
     bench.rate = LATENCY_RATE;
-    bench.frames = options.frames;
     bench.batch = options.batch;
     if (s_set_up_systems (&bench, &options) || s_plan (&bench, &options))
         return HERALD_EXIT_USAGE;

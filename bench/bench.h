@@ -20,12 +20,14 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-//  The event every system carries: topic "event", a herald header (18
-//  bytes) and 100 bytes of payload, whose first 8 bytes are the send time
-//  in latency runs.
+//  The event every system carries on topic "event": a herald event with an
+//  empty topic, that is a 0x00 byte, herald's header (18 bytes) and 100
+//  bytes of payload, whose first 8 bytes are the send time in latency runs.
+//  The ZeroMQ systems put the topic in front, which makes it herald's
+//  one-frame message "event", 0x00, header, payload.
 #define BENCH_TOPIC        "event"
 #define BENCH_PAYLOAD_SIZE 100
-#define BENCH_BODY_MAX     (18 + BENCH_PAYLOAD_SIZE)
+#define BENCH_BODY_MAX     (1 + 18 + BENCH_PAYLOAD_SIZE)
 //  With --batch, at most this many events share one message.
 #define BENCH_BATCH_MAX   64
 #define BENCH_MESSAGE_MAX (BENCH_BATCH_MAX * BENCH_BODY_MAX)
@@ -92,7 +94,6 @@ typedef struct run_s {
     int subscribers;
     uint64_t messages;  //  events to publish
     int rate;           //  events per second, 0 for as fast as possible
-    int frames;         //  ZeroMQ frames per message: 2 (herald's), or 1
     int batch;          //  events per message in throughput runs
     int port;           //  first of the ports this run may use
     pid_t hub;          //  the server process, 0 for direct
@@ -155,8 +156,8 @@ typedef struct {
     int point_count;
     int runs;
     bool quick;
-    int rate;           //  latency runs' events per second
-    int frames, batch;  //  as in run_t
+    int rate;   //  latency runs' events per second
+    int batch;  //  as in run_t
     char date[64], machine[256], cpu[160], libraries[256], command[512];
     double elapsed;  //  seconds the whole bench took
     double others;   //  share of the CPUs that other processes used meanwhile

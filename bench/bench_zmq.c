@@ -7,11 +7,10 @@
                just forwards gets.
     herald     herald's hub, started by the driver.
 
-    The same two frames travel in all three: [event][herald header +
-    payload]. The publisher's PUB has ZMQ_XPUB_NODROP and every queue holds
-    BENCH_HWM messages, so nothing is dropped. The subscribers are SUB
-    sockets in one thread with their own context; the publisher runs in the
-    driver's thread with another.
+    The same one-frame message travels in all three, herald's format:
+    "event", 0x00, herald's header, payload. The publisher's PUB has ZMQ_XPUB_NODROP and every queue
+   holds BENCH_HWM messages, so nothing is dropped. The subscribers are SUB sockets in one thread
+   with their own context; the publisher runs in the driver's thread with another.
 
     Readiness is proven, never slept on: herald's publisher proves its path
     with PROBE and waits until the hub's WAIT counts every subscriber, as
@@ -39,7 +38,7 @@ typedef struct {
     void **subs;
     zmq_pollitem_t *items;
     bool *warm;  //  per subscriber: has seen a warm-up message
-    uint8_t message[sizeof BENCH_TOPIC + BENCH_MESSAGE_MAX];  //  --frames 1
+    uint8_t message[sizeof BENCH_TOPIC + BENCH_MESSAGE_MAX];  //  topic + events
     pthread_t thread;
     bool thread_started;
     _Atomic bool stop;
@@ -66,42 +65,38 @@ s_set_int (run_t *run, void *socket, int option, int value, const char *what)
     return s_set (run, socket, option, &value, sizeof value, what);
 }
 
-//  Hand one message to the sink: [topic][events], or with --frames 1
-//  [topic events] in one frame.
+//  Hand one message to the sink: the topic, then one or more events, each
+//  starting with the 0x00 byte that ends the topic in herald's format.
 static void
-s_take (zstate_t *self, int index, const uint8_t *data, size_t size, const uint8_t *body,
-        size_t body_size)
+s_take (zstate_t *self, int index, const uint8_t *data, size_t size)
 {
+    const uint8_t *events = size ? memchr (data, 0, size) : NULL;
     if (size > 0 && data[0] == BENCH_WARM_TOPIC[0]) {
         if (!self->warm[index]) {
             self->warm[index] = true;
             sink_set_ready (&self->run->sink, index);
         }
-    } else if (body)
-        sink_deliver (&self->run->sink, index, body, body_size);
-    else if (size >= strlen (BENCH_TOPIC))
-        sink_deliver (&self->run->sink, index, data + strlen (BENCH_TOPIC),
-                      size - strlen (BENCH_TOPIC));
+    } else if (events)
+        sink_deliver (&self->run->sink, index, events, size - (size_t) (events - data));
+    else
+        atomic_fetch_add (&self->run->sink.disorder, 1);
 }
 
 //  Read everything subscriber index has ready, up to a batch.
 static void
-s_drain (zstate_t *self, int index, zmq_msg_t *topic, zmq_msg_t *body)
+s_drain (zstate_t *self, int index, zmq_msg_t *message)
 {
     void *socket = self->subs[index];
     for (int count = 0; count < DRAIN_BATCH; count++) {
-        if (zmq_msg_recv (topic, socket, ZMQ_DONTWAIT) == -1)
+        if (zmq_msg_recv (message, socket, ZMQ_DONTWAIT) == -1)
             return;
-        if (!zmq_msg_more (topic)) {
-            s_take (self, index, zmq_msg_data (topic), zmq_msg_size (topic), NULL, 0);
-            continue;
-        }
-        if (zmq_msg_recv (body, socket, 0) == -1 || zmq_msg_more (body)) {
+        if (zmq_msg_more (message)) {
             atomic_fetch_add (&self->run->sink.disorder, 1);
+            while (zmq_msg_more (message) && zmq_msg_recv (message, socket, 0) != -1)
+                ;
             continue;
         }
-        s_take (self, index, zmq_msg_data (topic), zmq_msg_size (topic), zmq_msg_data (body),
-                zmq_msg_size (body));
+        s_take (self, index, zmq_msg_data (message), zmq_msg_size (message));
     }
 }
 
@@ -111,9 +106,8 @@ s_subscribers (void *argument)
 {
     zstate_t *self = argument;
     int count = self->run->subscribers;
-    zmq_msg_t topic, body;
-    zmq_msg_init (&topic);
-    zmq_msg_init (&body);
+    zmq_msg_t message;
+    zmq_msg_init (&message);
     while (!atomic_load (&self->stop)) {
         int rc = zmq_poll (self->items, count, 100);
         if (rc == -1) {
@@ -125,10 +119,9 @@ s_subscribers (void *argument)
         }
         for (int index = 0; index < count && rc > 0; index++)
             if (self->items[index].revents & ZMQ_POLLIN)
-                s_drain (self, index, &topic, &body);
+                s_drain (self, index, &message);
     }
-    zmq_msg_close (&topic);
-    zmq_msg_close (&body);
+    zmq_msg_close (&message);
     return NULL;
 }
 
@@ -148,12 +141,10 @@ s_send_strings (void *socket, const char *const frames[], int count)
 static void
 s_send_probe (zstate_t *self, const char *nonce)
 {
-    uint8_t body[WIRE_HEADER_SIZE + 64];
-    size_t size = wire_event_encode (body, sizeof body, 0, 0, nonce, strlen (nonce));
-    if (zmq_send (self->pub, HERALD_PROBE_TOPIC, strlen (HERALD_PROBE_TOPIC),
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT)
-        != -1)
-        zmq_send (self->pub, body, size, ZMQ_DONTWAIT);
+    uint8_t message[sizeof HERALD_PROBE_TOPIC + WIRE_HEADER_SIZE + 64];
+    size_t size = wire_event_encode (message, sizeof message, HERALD_PROBE_TOPIC,
+                                     strlen (HERALD_PROBE_TOPIC), 0, 0, nonce, strlen (nonce));
+    zmq_send (self->pub, message, size, ZMQ_DONTWAIT);
 }
 
 //  Ask herald's control endpoint; while waiting, send probes carrying
@@ -230,7 +221,6 @@ s_ready_warm (zstate_t *self)
 {
     run_t *run = self->run;
     int64_t deadline = bench_now_ns () + (int64_t) BENCH_READY_TIMEOUT_MS * 1000000;
-    uint8_t nothing = 0;
     while (!sink_wait_ready (&run->sink, run->subscribers, BENCH_RESEND_MS)) {
         if (atomic_load (&run->sink.failed))
             return -1;
@@ -239,10 +229,7 @@ s_ready_warm (zstate_t *self)
                       atomic_load (&run->sink.ready), run->subscribers, BENCH_READY_TIMEOUT_MS);
             return -1;
         }
-        if (zmq_send (self->pub, BENCH_WARM_TOPIC, strlen (BENCH_WARM_TOPIC),
-                      ZMQ_SNDMORE | ZMQ_DONTWAIT)
-            != -1)
-            zmq_send (self->pub, &nothing, 1, ZMQ_DONTWAIT);
+        zmq_send (self->pub, BENCH_WARM_TOPIC, sizeof BENCH_WARM_TOPIC, ZMQ_DONTWAIT);
     }
     return 0;
 }
@@ -352,22 +339,19 @@ s_open (run_t *run)
     return run->kind == SYS_HERALD ? s_ready_herald (self) : s_ready_warm (self);
 }
 
+//  Send topic and events as one frame: herald's format.
 static int
 s_publish (run_t *run, const uint8_t *body, size_t size)
 {
     zstate_t *self = run->state;
     size_t topic_size = strlen (BENCH_TOPIC);
-    int rc;
-    if (run->frames == 1 && topic_size + size <= sizeof self->message) {
-        memcpy (self->message, BENCH_TOPIC, topic_size);
-        memcpy (self->message + topic_size, body, size);
-        rc = zmq_send (self->pub, self->message, topic_size + size, 0);
-    } else {
-        rc = zmq_send (self->pub, BENCH_TOPIC, topic_size, ZMQ_SNDMORE);
-        if (rc != -1)
-            rc = zmq_send (self->pub, body, size, 0);
+    if (topic_size + size > sizeof self->message) {
+        run_fail (run, "a message of %zu bytes does not fit", size);
+        return -1;
     }
-    if (rc == -1) {
+    memcpy (self->message, BENCH_TOPIC, topic_size);
+    memcpy (self->message + topic_size, body, size);
+    if (zmq_send (self->pub, self->message, topic_size + size, 0) == -1) {
         run_fail (run, "publisher cannot send: %s", zmq_strerror (zmq_errno ()));
         return -1;
     }

@@ -559,31 +559,31 @@ s_method_section (FILE *out, const bench_t *bench)
     for (int point = 0; point < bench->point_count; point++)
         if (bench->points[point].mode == MODE_THROUGHPUT)
             last = point;
-    fprintf (
-        out,
-        "## How it was measured\n\n"
-        "- TCP loopback, one machine. Every event is the topic `event` and 118 bytes: herald's "
-        "18-byte header (publisher id, sequence number) and 100 bytes of payload. The ZeroMQ "
-        "systems send them as two frames, as herald does; Redis `PUBLISH` and NATS publish "
-        "carry the same 118 bytes on the channel/subject `event`.\n"
-        "- direct: the publisher's PUB binds, the SUBs connect to it (no hub). zmq_proxy: "
-        "`zmq_proxy (XSUB, XPUB)` in its own process. herald: `herald hub --hwm 10000000`. "
-        "Redis: `redis-server` without persistence. NATS: `nats-server`. Every server is "
-        "started afresh for each run.\n"
-        "- Nothing may be dropped: the publisher's PUB has `ZMQ_XPUB_NODROP`; every ZeroMQ "
-        "queue (publisher, hubs, subscribers) holds 10,000,000 messages; Redis has no output "
-        "limit for pub/sub clients; NATS subscriptions have no pending limits and the server "
-        "allows 1 GB pending per client. Each subscriber checks the sequence numbers.\n"
-        "- One publisher thread sends as fast as it can (Redis: pipelined, at most 4,096 "
-        "replies outstanding; NATS: buffered). The subscribers are one socket or connection "
-        "each, read by one thread (NATS: libnats' shared delivery thread). Publisher and "
-        "subscribers are in the bench's process, each side with its own ZeroMQ context (one "
-        "I/O thread).\n"
-        "- Before publishing, readiness is proven, never slept on: herald's publisher proves "
-        "its path (`PROBE`) and waits until `WAIT` counts every subscriber, as `herald pub "
-        "--wait-subscribers` does; direct and zmq_proxy repeat a warm-up message until every "
-        "subscriber has one; Redis waits for every `SUBSCRIBE` confirmation and a `PING`; "
-        "NATS flushes every connection.\n");
+    fprintf (out,
+             "## How it was measured\n\n"
+             "- TCP loopback, one machine. Every event is the topic `event` and 119 bytes: a zero "
+             "byte, herald's 18-byte header (publisher id, sequence number) and 100 bytes of "
+             "payload. The ZeroMQ systems send topic and event as one frame, herald's format; "
+             "Redis `PUBLISH` and NATS publish carry the same 119 bytes on the channel/subject "
+             "`event`.\n"
+             "- direct: the publisher's PUB binds, the SUBs connect to it (no hub). zmq_proxy: "
+             "`zmq_proxy (XSUB, XPUB)` in its own process. herald: `herald hub --hwm 10000000`. "
+             "Redis: `redis-server` without persistence. NATS: `nats-server`. Every server is "
+             "started afresh for each run.\n"
+             "- Nothing may be dropped: the publisher's PUB has `ZMQ_XPUB_NODROP`; every ZeroMQ "
+             "queue (publisher, hubs, subscribers) holds 10,000,000 messages; Redis has no output "
+             "limit for pub/sub clients; NATS subscriptions have no pending limits and the server "
+             "allows 1 GB pending per client. Each subscriber checks the sequence numbers.\n"
+             "- One publisher thread sends as fast as it can (Redis: pipelined, at most 4,096 "
+             "replies outstanding; NATS: buffered). The subscribers are one socket or connection "
+             "each, read by one thread (NATS: libnats' shared delivery thread). Publisher and "
+             "subscribers are in the bench's process, each side with its own ZeroMQ context (one "
+             "I/O thread).\n"
+             "- Before publishing, readiness is proven, never slept on: herald's publisher proves "
+             "its path (`PROBE`) and waits until `WAIT` counts every subscriber, as `herald pub "
+             "--wait-subscribers` does; direct and zmq_proxy repeat a warm-up message until every "
+             "subscriber has one; Redis waits for every `SUBSCRIBE` confirmation and a `PING`; "
+             "NATS flushes every connection.\n");
     if (throughput >= 0)
         fprintf (out,
                  "- Throughput per subscriber: events per subscriber divided by the time from "
@@ -626,12 +626,11 @@ report_markdown (const bench_t *bench, FILE *out)
              "stolen by the hypervisor |\n",
              bench->others * 100, bench->steal * 100);
     fprintf (out, "| command | `%s` |\n\n", bench->command);
-    if (bench->frames != 2 || bench->batch != 1)
+    if (bench->batch != 1)
         fprintf (out,
-                 "**Experiment: %d frame%s per ZeroMQ message, %d event%s per message in "
-                 "throughput runs; herald's format is 2 frames and 1 event.**\n\n",
-                 bench->frames, bench->frames > 1 ? "s" : "", bench->batch,
-                 bench->batch > 1 ? "s" : "");
+                 "**Experiment: %d events per message in throughput runs; herald's format is "
+                 "1 event.**\n\n",
+                 bench->batch);
     if (bench->quick)
         fprintf (out, "**Smoke run (`--quick`): counts too small for the numbers to mean "
                       "anything.**\n\n");

@@ -55,6 +55,7 @@ typedef struct {
     //  --no-drop-slow: the event a full subscriber queue refused, held
     //  (and the frontend left unread) until the queue has room
     zmq_msg_t pending;
+    size_t pending_topic_size;
     bool blocked;
     int send_flags;         //  ZMQ_DONTWAIT with --no-drop-slow, else 0
     bool accept_failing;    //  since the last accept that worked
@@ -64,10 +65,11 @@ typedef struct {
     int64_t started;
     int64_t terminated;  //  when TERMINATE passed, 0 before
     //  Counters, reported by STATS
-    uint64_t events_in;   //  events read from publishers
-    uint64_t events_out;  //  events handed to the backend
-    uint64_t terminates;  //  of which TERMINATE
-    uint64_t probes;      //  probes consumed
+    uint64_t events_in;       //  events read from publishers
+    uint64_t events_out;      //  events handed to the backend
+    uint64_t terminates;      //  of which TERMINATE
+    uint64_t probes;          //  probes consumed
+    uint64_t invalid_events;  //  not herald's format: dropped
     uint64_t subscribes;
     uint64_t unsubscribes;
     uint64_t bad_subscriptions;  //  malformed or unknown, ignored
@@ -167,56 +169,49 @@ s_expire (hub_t *self, int64_t now)
     return next == -1 ? -1 : (long) (next > now ? next - now : 0);
 }
 
-//  A probe is [$herald/probe][event body whose payload is the nonce].
-//  Consume its frames; never forward them.
+//  A probe is an event on $herald/probe whose payload is the nonce. Other
+//  reserved topics mean nothing to this hub.
 static void
-s_take_probe (hub_t *self, zmq_msg_t *topic)
+s_take_reserved (hub_t *self, const uint8_t *data, size_t size)
 {
-    bool valid = zmq_msg_more (topic);
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
-    int frames = 0;
-    while (zmq_msg_more (frames ? &frame : topic)) {
-        if (zmq_msg_recv (&frame, self->front, 0) == -1)
-            break;
-        frames++;
-        wire_event_t event;
-        if (frames == 1
-            && wire_event_decode (zmq_msg_data (&frame), zmq_msg_size (&frame), &event) == 0
-            && !zmq_msg_more (&frame)) {
-            self->probes++;
-            s_check_probe (self, event.payload, event.payload_size);
-        } else
-            valid = false;
-    }
-    zmq_msg_close (&frame);
-    if (!valid)
-        log_debug ("ignored a malformed message on reserved topic");
+    wire_event_t event;
+    if (wire_event_decode (data, size, &event) == 0
+        && event.topic_size == strlen (HERALD_PROBE_TOPIC)
+        && memcmp (event.topic, HERALD_PROBE_TOPIC, event.topic_size) == 0) {
+        self->probes++;
+        s_check_probe (self, event.payload, event.payload_size);
+    } else
+        self->invalid_events++;
 }
 
-//  Hand one event to the backend: its first frame is `first`, the rest are
-//  still in the frontend (a multipart message arrives whole, and once its
-//  first frame is queued the rest fit too). With --no-drop-slow, a full
-//  subscriber queue refuses the first frame: then the event waits in
-//  self->pending and this returns -1.
-static int
-s_send_event (hub_t *self, zmq_msg_t *first)
+static void
+s_take_terminate (hub_t *self)
 {
-    topic_counters_t *counters =
-        topics_lookup (self->topics, zmq_msg_data (first), zmq_msg_size (first));
-    bool more = zmq_msg_more (first);
-    if (zmq_msg_send (first, self->back, (more ? ZMQ_SNDMORE : 0) | self->send_flags) == -1) {
+    self->terminates++;
+    if (!self->terminated) {
+        self->terminated = zclock_mono ();
+        if (self->cfg->exit_on_terminate)
+            log_info ("TERMINATE passed; exiting once subscribers and publishers "
+                      "have left (at most %llu ms)",
+                      (unsigned long long) self->cfg->drain_timeout_ms);
+    }
+}
+
+//  Hand one event to the backend: XPUB queues it for each matching
+//  subscriber. With --no-drop-slow, a full subscriber queue refuses it: then
+//  it waits in self->pending and this returns -1.
+static int
+s_send_event (hub_t *self, zmq_msg_t *message, size_t topic_size)
+{
+    topic_counters_t *counters = topics_lookup (self->topics, zmq_msg_data (message), topic_size);
+    if (zmq_msg_send (message, self->back, self->send_flags) == -1) {
         if (zmq_errno () == EAGAIN) {
-            zmq_msg_move (&self->pending, first);
+            zmq_msg_move (&self->pending, message);
+            self->pending_topic_size = topic_size;
             self->blocked = true;
             return -1;
         }
         log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
-    }
-    while (more && zmq_msg_recv (first, self->front, 0) != -1) {
-        more = zmq_msg_more (first);
-        if (zmq_msg_send (first, self->back, more ? ZMQ_SNDMORE : 0) == -1)
-            log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
     }
     counters->out++;
     self->events_out++;
@@ -227,47 +222,47 @@ s_send_event (hub_t *self, zmq_msg_t *first)
 static void
 s_retry_pending (hub_t *self)
 {
-    zmq_msg_t first;
-    zmq_msg_init (&first);
-    zmq_msg_move (&first, &self->pending);
+    zmq_msg_t message;
+    zmq_msg_init (&message);
+    zmq_msg_move (&message, &self->pending);
     self->blocked = false;
-    s_send_event (self, &first);
-    zmq_msg_close (&first);
+    s_send_event (self, &message, self->pending_topic_size);
+    zmq_msg_close (&message);
 }
 
 //  The data path: move every message that is ready from frontend to backend,
-//  frame by frame, without copying. Reserved topics stop here.
+//  without copying. An event is one frame (see wire.h); anything else is
+//  counted and dropped, and reserved topics stop here.
 static void
 s_forward_events (hub_t *self)
 {
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
+    zmq_msg_t message;
+    zmq_msg_init (&message);
     for (int count = 0; count < HERALD_FORWARD_BATCH && !self->blocked; count++) {
-        if (zmq_msg_recv (&frame, self->front, ZMQ_DONTWAIT) == -1)
+        if (zmq_msg_recv (&message, self->front, ZMQ_DONTWAIT) == -1)
             break;  //  EAGAIN: nothing more is ready
-        const void *topic = zmq_msg_data (&frame);
-        size_t topic_size = zmq_msg_size (&frame);
-        if (wire_topic_is_reserved (topic, topic_size)) {
-            s_take_probe (self, &frame);
+        const uint8_t *data = zmq_msg_data (&message);
+        size_t size = zmq_msg_size (&message);
+        size_t topic_size;
+        if (zmq_msg_more (&message) || wire_event_split (data, size, &topic_size)) {
+            //  Multipart messages are atomic: the rest is here already.
+            while (zmq_msg_more (&message) && zmq_msg_recv (&message, self->front, 0) != -1)
+                ;
+            self->invalid_events++;
+            continue;
+        }
+        if (wire_topic_is_reserved (data, topic_size)) {
+            s_take_reserved (self, data, size);
             continue;
         }
         if (topic_size == strlen (HERALD_TERMINATE)
-            && memcmp (topic, HERALD_TERMINATE, topic_size) == 0) {
-            self->terminates++;
-            if (!self->terminated) {
-                self->terminated = zclock_mono ();
-                if (self->cfg->exit_on_terminate)
-                    log_info ("TERMINATE passed; exiting once subscribers and publishers "
-                              "have left (at most %llu ms)",
-                              (unsigned long long) self->cfg->drain_timeout_ms);
-            }
-        }
+            && memcmp (data, HERALD_TERMINATE, topic_size) == 0)
+            s_take_terminate (self);
         self->events_in++;
-        topics_lookup (self->topics, topic, topic_size)->in++;
-        //  XPUB queues the event for each matching subscriber.
-        s_send_event (self, &frame);
+        topics_lookup (self->topics, data, topic_size)->in++;
+        s_send_event (self, &message, topic_size);
     }
-    zmq_msg_close (&frame);
+    zmq_msg_close (&message);
 }
 
 //  Subscriptions flow the other way: count each one, then pass it upstream.
@@ -318,7 +313,7 @@ s_stats_json (hub_t *self)
              ",\"subscriptions_total\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
              "\"messages\":{\"in\":%llu,\"out\":%llu,\"terminate\":%llu,\"probes\":%llu,"
-             "\"waiting_for_slow\":%d},"
+             "\"invalid\":%llu,\"waiting_for_slow\":%d},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
              "\"malformed\":%llu},"
              "\"control\":{\"requests\":%llu,\"errors\":%llu,\"waiting\":%zu},"
@@ -327,10 +322,11 @@ s_stats_json (hub_t *self)
              (unsigned long long) self->publishers, (unsigned long long) self->subscribers,
              (unsigned long long) self->events_in, (unsigned long long) self->events_out,
              (unsigned long long) self->terminates, (unsigned long long) self->probes,
-             self->blocked ? 1 : 0, (unsigned long long) self->subscribes,
-             (unsigned long long) self->unsubscribes, (unsigned long long) self->bad_subscriptions,
-             (unsigned long long) self->requests, (unsigned long long) self->bad_requests,
-             self->waiter_count, (unsigned long long) self->accept_failures);
+             (unsigned long long) self->invalid_events, self->blocked ? 1 : 0,
+             (unsigned long long) self->subscribes, (unsigned long long) self->unsubscribes,
+             (unsigned long long) self->bad_subscriptions, (unsigned long long) self->requests,
+             (unsigned long long) self->bad_requests, self->waiter_count,
+             (unsigned long long) self->accept_failures);
     topics_json (self->topics, out);
     fputc ('}', out);
     fclose (out);

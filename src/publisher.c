@@ -22,6 +22,7 @@
 #include "sock.h"
 #include "wire.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,24 +39,25 @@ typedef struct {
     uint64_t sequence;  //  last sequence number sent
     uint64_t proofs;    //  probes proven so far; makes each nonce new
     char nonce[40];     //  the probe being proven
-    uint8_t *body;      //  header + payload of the event being sent
-    size_t body_max;
+    uint8_t *message;   //  the event being sent
+    size_t message_max;
 } publisher_t;
 
-//  Send one event: [topic][header + payload], the payload padded with zero
-//  bytes to at least `size_min`. Returns 0, or -1 if it could not be queued within
-//  HERALD_SEND_TIMEOUT_MS (the hub is not taking anything).
+//  Send one event, topic, header and payload in one frame, the payload
+//  padded with zero bytes to at least `size_min`. Returns 0, or -1 if it
+//  could not be queued within HERALD_SEND_TIMEOUT_MS (the hub is not taking
+//  anything).
 static int
 s_send (publisher_t *self, const char *topic, uint64_t sequence, const char *text, size_t size_min)
 {
     size_t length = strlen (text);
     size_t payload_size = size_min > length ? size_min : length;
-    size_t size = wire_event_encode (self->body, self->body_max, self->id, sequence, text, length);
-    memset (self->body + size, 0, payload_size - length);
+    size_t size = wire_event_encode (self->message, self->message_max, topic, strlen (topic),
+                                     self->id, sequence, text, length);
+    assert (size);  //  config checked the topic; the room is made for --size
+    memset (self->message + size, 0, payload_size - length);
     size += payload_size - length;
-    void *handle = zsock_resolve (self->pub);
-    if (zmq_send (handle, topic, strlen (topic), ZMQ_SNDMORE) == -1
-        || zmq_send (handle, self->body, size, 0) == -1) {
+    if (zmq_send (zsock_resolve (self->pub), self->message, size, 0) == -1) {
         log_error ("cannot send %s to the hub at %s: %s", topic, self->cfg->frontend,
                    zmq_strerror (zmq_errno ()));
         return -1;
@@ -212,9 +214,10 @@ int
 publisher_main (const config_t *cfg)
 {
     publisher_t self = {.cfg = cfg};
-    self.body_max = WIRE_HEADER_SIZE + (cfg->size > PAYLOAD_MAX ? cfg->size : PAYLOAD_MAX);
-    self.body = malloc (self.body_max);
-    if (!self.body) {
+    self.message_max = CONFIG_TEXT_MAX + 1 + WIRE_HEADER_SIZE
+                       + (cfg->size > PAYLOAD_MAX ? cfg->size : PAYLOAD_MAX);
+    self.message = malloc (self.message_max);
+    if (!self.message) {
         log_error ("out of memory");
         return HERALD_EXIT_OSERR;
     }
@@ -222,7 +225,7 @@ publisher_main (const config_t *cfg)
         self.id = (uint64_t) zclock_time () << 20 ^ (uint64_t) getpid ();
     sock_curve_t curve;
     if (sock_curve_load (cfg, false, &curve)) {
-        free (self.body);
+        free (self.message);
         return HERALD_EXIT_CONFIG;
     }
     self.pub = sock_new (ZMQ_PUB, cfg->frontend, false,
@@ -251,6 +254,6 @@ publisher_main (const config_t *cfg)
     zsock_destroy (&self.pub);
     zsock_destroy (&self.control);
     sock_curve_destroy (&curve);
-    free (self.body);
+    free (self.message);
     return rc;
 }

@@ -86,36 +86,33 @@ s_tell (subscriber_t *self, const wire_event_t *event)
 static int
 s_read (subscriber_t *self)
 {
-    zmq_msg_t topic, body;
-    zmq_msg_init (&topic);
-    zmq_msg_init (&body);
+    zmq_msg_t message;
+    zmq_msg_init (&message);
     void *handle = zsock_resolve (self->sub);
-    int rc = 0;
-    if (zmq_msg_recv (&topic, handle, 0) == -1)
-        rc = -1;
-    else if (zmq_msg_more (&topic) && zmq_msg_recv (&body, handle, 0) == -1)
-        rc = -1;
-    while (rc == 0 && zmq_msg_more (&body))  //  frames we do not know
-        zmq_msg_recv (&body, handle, 0);
+    int rc = zmq_msg_recv (&message, handle, 0) == -1 ? -1 : 0;
     if (rc) {
         if (zmq_errno () != EINTR)
             log_error ("receive failed: %s", zmq_strerror (zmq_errno ()));
         goto done;
     }
-    const char *topic_data = zmq_msg_data (&topic);
-    size_t topic_size = zmq_msg_size (&topic);
-    bool terminate = topic_size == strlen (HERALD_TERMINATE)
-                     && memcmp (topic_data, HERALD_TERMINATE, topic_size) == 0;
-    size_t prefix = strlen (self->cfg->topic);
-    if (!terminate && (topic_size < prefix || memcmp (topic_data, self->cfg->topic, prefix))) {
-        //  Only matched the TERMINATE subscription as a prefix (TERMINATED...)
-        log_debug ("ignored a message on '%.*s'", (int) topic_size, topic_data);
+    wire_event_t event;
+    bool valid =
+        !zmq_msg_more (&message)
+        && wire_event_decode (zmq_msg_data (&message), zmq_msg_size (&message), &event) == 0;
+    while (zmq_msg_more (&message) && zmq_msg_recv (&message, handle, 0) != -1)
+        ;  //  the rest of a message in another format
+    if (!valid) {
+        log_warn ("%s ignored a message that is not a herald event", self->name);
         goto done;
     }
-    wire_event_t event;
-    if (wire_event_decode (zmq_msg_data (&body), zmq_msg_size (&body), &event)) {
-        log_warn ("%s ignored a message on '%.*s' that is not a herald event", self->name,
-                  (int) topic_size, topic_data);
+    bool terminate = event.topic_size == strlen (HERALD_TERMINATE)
+                     && memcmp (event.topic, HERALD_TERMINATE, event.topic_size) == 0;
+    size_t prefix = strlen (self->cfg->topic);
+    if (!terminate
+        && (event.topic_size < prefix || memcmp (event.topic, self->cfg->topic, prefix))) {
+        //  Only matched the TERMINATE subscription as a prefix (TERMINATED...)
+        log_debug ("ignored a message on '%.*s'", (int) event.topic_size,
+                   (const char *) event.topic);
         goto done;
     }
     s_follow (self, &event);
@@ -126,8 +123,7 @@ s_read (subscriber_t *self)
         printf ("%s has enough reading!\n", self->name);
     rc = enough || terminate;
 done:
-    zmq_msg_close (&topic);
-    zmq_msg_close (&body);
+    zmq_msg_close (&message);
     return rc;
 }
 

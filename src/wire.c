@@ -25,30 +25,54 @@ s_get_u64 (const uint8_t *in)
 }
 
 size_t
-wire_event_encode (uint8_t *buffer, size_t size, uint64_t publisher, uint64_t sequence,
-                   const void *payload, size_t payload_size)
+wire_event_encode (uint8_t *buffer, size_t size, const void *topic, size_t topic_size,
+                   uint64_t publisher, uint64_t sequence, const void *payload, size_t payload_size)
 {
-    if (size < WIRE_HEADER_SIZE || size - WIRE_HEADER_SIZE < payload_size)
+    if (topic_size && memchr (topic, 0, topic_size))
         return 0;
-    buffer[0] = WIRE_MAGIC;
-    buffer[1] = WIRE_VERSION;
-    s_put_u64 (buffer + 2, publisher);
-    s_put_u64 (buffer + 10, sequence);
+    if (size < topic_size + 1 + WIRE_HEADER_SIZE
+        || size - topic_size - 1 - WIRE_HEADER_SIZE < payload_size)
+        return 0;
+    if (topic_size)
+        memcpy (buffer, topic, topic_size);
+    uint8_t *header = buffer + topic_size;
+    *header++ = 0;
+    header[0] = WIRE_MAGIC;
+    header[1] = WIRE_VERSION;
+    s_put_u64 (header + 2, publisher);
+    s_put_u64 (header + 10, sequence);
     if (payload_size)
-        memcpy (buffer + WIRE_HEADER_SIZE, payload, payload_size);
-    return WIRE_HEADER_SIZE + payload_size;
+        memcpy (header + WIRE_HEADER_SIZE, payload, payload_size);
+    return topic_size + 1 + WIRE_HEADER_SIZE + payload_size;
 }
 
 int
-wire_event_decode (const void *body, size_t size, wire_event_t *event)
+wire_event_split (const void *message, size_t size, size_t *topic_size)
 {
-    const uint8_t *bytes = body;
-    if (size < WIRE_HEADER_SIZE || bytes[0] != WIRE_MAGIC || bytes[1] != WIRE_VERSION)
+    const uint8_t *bytes = message;
+    const uint8_t *end = size ? memchr (bytes, 0, size) : NULL;
+    if (!end)
         return -1;
-    event->publisher = s_get_u64 (bytes + 2);
-    event->sequence = s_get_u64 (bytes + 10);
-    event->payload = bytes + WIRE_HEADER_SIZE;
-    event->payload_size = size - WIRE_HEADER_SIZE;
+    size_t rest = size - (size_t) (end - bytes) - 1;
+    if (rest < WIRE_HEADER_SIZE || end[1] != WIRE_MAGIC || end[2] != WIRE_VERSION)
+        return -1;
+    *topic_size = (size_t) (end - bytes);
+    return 0;
+}
+
+int
+wire_event_decode (const void *message, size_t size, wire_event_t *event)
+{
+    size_t topic_size;
+    if (wire_event_split (message, size, &topic_size))
+        return -1;
+    const uint8_t *header = (const uint8_t *) message + topic_size + 1;
+    event->topic = message;
+    event->topic_size = topic_size;
+    event->publisher = s_get_u64 (header + 2);
+    event->sequence = s_get_u64 (header + 10);
+    event->payload = header + WIRE_HEADER_SIZE;
+    event->payload_size = size - topic_size - 1 - WIRE_HEADER_SIZE;
     return 0;
 }
 
@@ -195,22 +219,53 @@ wire_test (bool verbose)
 {
     (void) verbose;
     //  An event survives the round trip, and its header is big-endian.
-    uint8_t body[64];
-    size_t size = wire_event_encode (body, sizeof body, 0x0102030405060708ULL, 42, "hello", 5);
-    assert (size == WIRE_HEADER_SIZE + 5);
-    assert (body[0] == 'H' && body[1] == 1 && body[2] == 1 && body[9] == 8 && body[17] == 42);
+    uint8_t message[64];
+    size_t size = wire_event_encode (message, sizeof message, "news", 4, 0x0102030405060708ULL, 42,
+                                     "hello", 5);
+    assert (size == 4 + 1 + WIRE_HEADER_SIZE + 5);
+    assert (memcmp (message, "news\0H\2", 7) == 0);
+    assert (message[7] == 1 && message[14] == 8 && message[22] == 42);
+    size_t topic_size;
+    assert (wire_event_split (message, size, &topic_size) == 0 && topic_size == 4);
     wire_event_t event;
-    assert (wire_event_decode (body, size, &event) == 0);
+    assert (wire_event_decode (message, size, &event) == 0);
+    assert (event.topic == message && event.topic_size == 4);
     assert (event.publisher == 0x0102030405060708ULL && event.sequence == 42);
     assert (event.payload_size == 5 && memcmp (event.payload, "hello", 5) == 0);
-    assert (wire_event_encode (body, 20, 1, 1, "hello", 5) == 0);
-    assert (wire_event_encode (body, WIRE_HEADER_SIZE, 1, 1, "", 0) == WIRE_HEADER_SIZE);
 
-    //  Anything else is refused.
-    assert (wire_event_decode (body, WIRE_HEADER_SIZE - 1, &event) == -1);
+    //  A subscription is a prefix of the message: "news" matches this
+    //  topic and longer ones, and only the 0x00 byte marks where it ends.
+    size = wire_event_encode (message, sizeof message, "newsroom", 8, 1, 1, "", 0);
+    assert (size == 8 + 1 + WIRE_HEADER_SIZE && memcmp (message, "news", 4) == 0);
+    assert (wire_event_split (message, size, &topic_size) == 0 && topic_size == 8);
+    assert (wire_event_decode (message, size, &event) == 0 && event.payload_size == 0);
+
+    //  An empty topic is allowed; a topic holding 0x00 or a buffer too
+    //  small is not.
+    size = wire_event_encode (message, sizeof message, "", 0, 1, 1, "x", 1);
+    assert (size == 1 + WIRE_HEADER_SIZE + 1 && message[0] == 0);
+    assert (wire_event_decode (message, size, &event) == 0 && event.topic_size == 0);
+    assert (wire_event_encode (message, sizeof message, "a\0b", 3, 1, 1, "", 0) == 0);
+    assert (wire_event_encode (message, 4 + 1 + WIRE_HEADER_SIZE + 4, "news", 4, 1, 1, "hello", 5)
+            == 0);
+    assert (wire_event_encode (message, 4 + 1 + WIRE_HEADER_SIZE, "news", 4, 1, 1, "", 0)
+            == 4 + 1 + WIRE_HEADER_SIZE);
+
+    //  Anything else is refused: no 0x00, a short header, another magic or
+    //  version (a version 1 body, or a version 1 topic frame alone).
+    size = wire_event_encode (message, sizeof message, "news", 4, 7, 9, "hello", 5);
+    assert (wire_event_split (message, 4, &topic_size) == -1);
+    assert (wire_event_split (message, 4 + 1 + WIRE_HEADER_SIZE - 1, &topic_size) == -1);
+    assert (wire_event_decode (message, 4 + 1 + WIRE_HEADER_SIZE - 1, &event) == -1);
+    assert (wire_event_split (message, 0, &topic_size) == -1);
     assert (wire_event_decode ("THIS IS EVENT-1 and more", 24, &event) == -1);
-    body[1] = 2;
-    assert (wire_event_decode (body, size, &event) == -1);
+    uint8_t old[] = {'H', 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 'x'};
+    assert (wire_event_decode (old, sizeof old, &event) == -1);
+    message[6] = 1;
+    assert (wire_event_split (message, size, &topic_size) == -1);
+    message[6] = WIRE_VERSION;
+    message[5] = 'h';
+    assert (wire_event_decode (message, size, &event) == -1);
 
     assert (wire_topic_is_reserved ("$herald/probe", 13));
     assert (wire_topic_is_reserved ("$herald", 7));

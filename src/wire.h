@@ -1,20 +1,23 @@
 /*  wire.h - herald's messages: build, parse, validate. Input is data.
 
-    An event travels publisher -> hub -> subscriber as two frames:
+    An event travels publisher -> hub -> subscriber as one frame:
 
-      frame 0  topic   subscribers filter on its prefix; "TERMINATE" ends
-                       the run; topics starting "$herald" are the hub's own
-      frame 1  body    offset size  field
-                       0      1     magic 0x48 ('H')
-                       1      1     version, 1
-                       2      8     publisher id, unsigned, big-endian:
-                                    random, one per publisher run
-                       10     8     sequence number, unsigned, big-endian:
-                                    1, 2, 3, ... per publisher id
-                       18     rest  payload ("THIS IS EVENT-k" in the demo)
+      offset  size   field
+      0       t      topic: subscribers filter on its prefix; "TERMINATE"
+                     ends the run; topics starting "$herald" are the hub's
+                     own. Never contains a 0x00 byte.
+      t       1      0x00, the end of the topic
+      t+1     1      magic 0x48 ('H')
+      t+2     1      version, 2
+      t+3     8      publisher id, unsigned, big-endian: random, one per
+                     publisher run
+      t+11    8      sequence number, unsigned, big-endian: 1, 2, 3, ...
+                     per publisher id
+      t+19    rest   payload ("THIS IS EVENT-k" in the demo)
 
-    Header and payload share one frame because every frame costs a slot in
-    each queue on the path.
+    One frame, because every frame is a message of its own in each queue
+    on the path. A SUB subscription is a prefix of the frame, so it keeps
+    its meaning: "event" matches "event\0..." and "events\0...".
 
     The control endpoint speaks request-reply, one string per frame:
 
@@ -36,15 +39,17 @@
 #include <stdio.h>
 
 #define WIRE_MAGIC       0x48
-#define WIRE_VERSION     1
+#define WIRE_VERSION     2
 #define WIRE_HEADER_SIZE 18
 //  Longest topic or nonce a control request may name.
 #define WIRE_ARG_MAX 255
 
 typedef struct {
+    const uint8_t *topic;  //  points into the decoded message
+    size_t topic_size;
     uint64_t publisher;
     uint64_t sequence;
-    const uint8_t *payload;  //  points into the decoded body
+    const uint8_t *payload;  //  points into the decoded message
     size_t payload_size;
 } wire_event_t;
 
@@ -60,13 +65,21 @@ typedef struct {
     size_t nonce_size;
 } wire_request_t;
 
-//  Write an event body into buffer. Returns its size, or 0 if buffer is
-//  too small.
-size_t wire_event_encode (uint8_t *buffer, size_t size, uint64_t publisher, uint64_t sequence,
-                          const void *payload, size_t payload_size);
+//  Write an event message into buffer. Returns its size, or 0 if buffer is
+//  too small or the topic holds a 0x00 byte.
+size_t wire_event_encode (uint8_t *buffer, size_t size, const void *topic, size_t topic_size,
+                          uint64_t publisher, uint64_t sequence, const void *payload,
+                          size_t payload_size);
 
-//  Parse an event body. Returns 0, or -1 if it is not a herald event.
-int wire_event_decode (const void *body, size_t size, wire_event_t *event);
+//  Find where an event message's topic ends, looking at the topic and the
+//  header's first two bytes only: cheap enough for the hub's data path.
+//  Returns 0 with the topic's size, or -1 if the message has no 0x00 byte,
+//  or a header that is short or not herald's version 2.
+int wire_event_split (const void *message, size_t size, size_t *topic_size);
+
+//  Parse a whole event message. Returns 0, or -1 if it is not a herald
+//  event.
+int wire_event_decode (const void *message, size_t size, wire_event_t *event);
 
 //  True if the topic is one of the hub's own ($herald...).
 bool wire_topic_is_reserved (const void *topic, size_t size);

@@ -6,6 +6,8 @@
 #     never come, a hub that goes quiet: exit 69 with one line;
 #   - garbage, truncated ZMTP greetings and half-open connections on every
 #     hub port: the hub keeps forwarding;
+#   - messages on the frontend that are not herald events: counted, dropped,
+#     never forwarded;
 #   - malformed control requests: an ERROR reply, and the hub lives on.
 . "$(dirname "$0")/lib.sh"
 
@@ -57,6 +59,29 @@ exits 69 "counted 0 of 1 subscribers" "$HERALD" pub --frontend "$FRONTEND" --con
 exits 69 "heard nothing for 300 ms" "$HERALD" sub --backend "$BACKEND" --idle-timeout 300
 exits 69 "has 0 subscribers, not 2" "$HERALD" stats --control "$CONTROL" --topic event \
     --expect 2 --wait-timeout 200
+
+# Messages that are not herald events, on a ZeroMQ connection to the
+# frontend: each is counted and dropped, never forwarded, and the hub
+# forwards on (the raw garbage further down can reach it as messages too,
+# and is dropped the same way). herald_ctl proves with a probe that the hub has taken them.
+zeros='\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01'
+"$HERALD_CTL" "$CONTROL" --timeout 10000 --publish "$FRONTEND" \
+    event --then \
+    event "H\x01$zeros" --then \
+    'event\x00H\x02' --then \
+    "event\x00H\x01${zeros}x" --then \
+    "event\x00H\x02${zeros}" '' --then \
+    "\$herald/other\x00H\x02${zeros}x" --then \
+    '$herald/probe' >"$TMP/ctl.out" || fail "no probe reached the hub after the bad events"
+grep -q "^OK$" "$TMP/ctl.out" || fail "herald_ctl --publish got: $(cat "$TMP/ctl.out")"
+[ "$(stats_field invalid)" -eq 7 ] || fail "the hub counted $(stats_field invalid) of 7 bad events"
+[ "$(stats_field in)" -eq 0 ] || fail "the hub forwarded a bad event"
+start s3 "$HERALD" sub --backend "$BACKEND" --name s3 --idle-timeout 10000
+start p3 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 2 --interval 0 \
+    --wait-subscribers 1 --wait-timeout 10000
+finish p3 0
+finish s3 0
+check_story s3 2
 
 # Garbage on every port, and connections left half-open, while the hub
 # carries a run.

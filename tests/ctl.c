@@ -1,21 +1,115 @@
 /*  ctl.c - herald_ctl, a test tool: send any request, well-formed or not,
-    to a hub's control endpoint and print the reply, one frame a line.
+    to a hub's control endpoint and print the reply, one frame a line; or
+    publish any message, well-formed or not, to the hub's frontend.
 
     usage: herald_ctl ENDPOINT [--dealer] [--timeout MS] [--big N] [--unread N] FRAME...
+           herald_ctl ENDPOINT [--timeout MS] --publish FRONTEND FRAME...
       --dealer    send as a DEALER, without the empty delimiter frame
       --big N     append a frame of N bytes
       --unread N  first send the request N times from a DEALER that never
                   reads a reply, and keep it connected meanwhile
+      --publish   send the frames as messages to FRONTEND ("--then" starts
+                  the next message; \xHH in a frame is that byte), then
+                  prove with a probe, as a publisher does, that the hub has
+                  taken all of them; print the PROBE reply
     Exit 0 with a reply, 69 without one within the timeout (default 2000). */
 
+#include "herald.h"
+#include "wire.h"
+
+#include <ctype.h>
 #include <czmq.h>
+
+//  A frame from an argument: \xHH is that byte.
+static zframe_t *
+s_frame (const char *text)
+{
+    size_t length = strlen (text), size = 0;
+    char *bytes = malloc (length + 1);
+    for (size_t index = 0; index < length; index++) {
+        if (text[index] == '\\' && text[index + 1] == 'x'
+            && isxdigit ((unsigned char) text[index + 2])
+            && isxdigit ((unsigned char) text[index + 3])) {
+            char hex[3] = {text[index + 2], text[index + 3], 0};
+            bytes[size++] = (char) strtol (hex, NULL, 16);
+            index += 3;
+        } else
+            bytes[size++] = text[index];
+    }
+    zframe_t *frame = zframe_new (bytes, size);
+    free (bytes);
+    return frame;
+}
+
+//  --publish: the messages, then probes until the hub says one arrived.
+//  Messages on one connection arrive in order, so by then the hub has taken
+//  every message sent before the probe.
+static int
+s_publish (const char *control, const char *frontend, int timeout, int count, char *frames[])
+{
+    zsock_t *pub = zsock_new (ZMQ_XPUB);
+    zsock_t *client = zsock_new (ZMQ_REQ);
+    if (!pub || !client || zsock_connect (pub, "%s", frontend)
+        || zsock_connect (client, "%s", control)) {
+        fprintf (stderr, "herald_ctl: cannot connect to %s and %s\n", frontend, control);
+        zsock_destroy (&pub);
+        zsock_destroy (&client);
+        return 64;
+    }
+    //  Once the hub's subscription has arrived, nothing is dropped.
+    zsock_set_rcvtimeo (pub, timeout);
+    zframe_t *subscription = zframe_recv (pub);
+    bool subscribed = subscription != NULL;
+    zframe_destroy (&subscription);
+    zmsg_t *message = zmsg_new ();
+    for (int index = 0; index <= count && subscribed; index++) {
+        if (index == count || streq (frames[index], "--then")) {
+            zmsg_send (&message, pub);
+            message = zmsg_new ();
+        } else
+            zmsg_append (message, &(zframe_t *){s_frame (frames[index])});
+    }
+    zmsg_destroy (&message);
+
+    char nonce[32], wait[16];
+    snprintf (nonce, sizeof nonce, "ctl-%d", (int) getpid ());
+    snprintf (wait, sizeof wait, "%d", timeout);
+    uint8_t probe[sizeof HERALD_PROBE_TOPIC + WIRE_HEADER_SIZE + sizeof nonce];
+    size_t size = wire_event_encode (probe, sizeof probe, HERALD_PROBE_TOPIC,
+                                     strlen (HERALD_PROBE_TOPIC), 0, 0, nonce, strlen (nonce));
+    zmsg_t *reply = NULL;
+    if (subscribed && zstr_sendx (client, "PROBE", nonce, wait, NULL) == 0) {
+        //  The probe may reach the hub before the request: repeat it.
+        zmq_pollitem_t item = {zsock_resolve (client), 0, ZMQ_POLLIN, 0};
+        int64_t deadline = zclock_mono () + timeout;
+        while (zclock_mono () < deadline && zmq_poll (&item, 1, 0) == 0) {
+            zmq_send (zsock_resolve (pub), probe, size, 0);
+            zmq_poll (&item, 1, HERALD_PROBE_RESEND_MS);
+        }
+        if (item.revents & ZMQ_POLLIN)
+            reply = zmsg_recv (client);
+    }
+    for (char *frame = reply ? zmsg_popstr (reply) : NULL; frame; frame = zmsg_popstr (reply)) {
+        printf ("%s\n", frame);
+        free (frame);
+    }
+    if (!reply)
+        fprintf (stderr, "herald_ctl: %s within %d ms\n",
+                 subscribed ? "no probe reached the hub" : "no subscription from the hub", timeout);
+    int rc = reply ? 0 : 69;
+    zmsg_destroy (&reply);
+    zsock_destroy (&pub);
+    zsock_destroy (&client);
+    return rc;
+}
 
 int
 main (int argc, char *argv[])
 {
     if (argc < 2) {
         fprintf (stderr,
-                 "usage: herald_ctl ENDPOINT [--dealer] [--timeout MS] [--big N] FRAME...\n");
+                 "usage: herald_ctl ENDPOINT [--dealer] [--timeout MS] [--big N] [--unread N] "
+                 "FRAME... | --publish FRONTEND FRAME...\n");
         return 64;
     }
     bool dealer = false;
@@ -23,7 +117,11 @@ main (int argc, char *argv[])
     long unread = 0;
     zmsg_t *request = zmsg_new ();
     for (int index = 2; index < argc; index++) {
-        if (streq (argv[index], "--dealer"))
+        if (streq (argv[index], "--publish") && index + 1 < argc) {
+            zmsg_destroy (&request);
+            return s_publish (argv[1], argv[index + 1], timeout, argc - index - 2,
+                              argv + index + 2);
+        } else if (streq (argv[index], "--dealer"))
             dealer = true;
         else if (streq (argv[index], "--unread") && index + 1 < argc)
             unread = atol (argv[++index]);

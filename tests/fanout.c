@@ -88,26 +88,26 @@ s_problem (fanout_t *self, size_t index, const char *format, ...)
     fprintf (stderr, "herald_fanout: socket %zu: %s\n", index, text);
 }
 
-//  Check one message: its topic, its header, and that its sequence number
-//  follows the last one.
+//  Check one message: one frame, its topic, its header, and that its
+//  sequence number follows the last one.
 static void
-s_check (fanout_t *self, size_t index, zmq_msg_t *topic, zmq_msg_t *body, bool has_body)
+s_check (fanout_t *self, size_t index, zmq_msg_t *message)
 {
     const options_t *options = &self->options;
     stream_t *stream = &self->streams[index];
-    const char *topic_data = zmq_msg_data (topic);
-    size_t topic_size = zmq_msg_size (topic);
-    bool terminate = topic_size == strlen (HERALD_TERMINATE)
-                     && memcmp (topic_data, HERALD_TERMINATE, topic_size) == 0;
-    size_t prefix = strlen (options->topic);
-    if (!terminate && (topic_size < prefix || memcmp (topic_data, options->topic, prefix))) {
-        s_problem (self, index, "a message on topic '%.*s'", (int) topic_size, topic_data);
+    wire_event_t event;
+    if (zmq_msg_more (message)
+        || wire_event_decode (zmq_msg_data (message), zmq_msg_size (message), &event)) {
+        s_problem (self, index, "a message that is not a herald event (%zu bytes)",
+                   zmq_msg_size (message));
         return;
     }
-    wire_event_t event;
-    if (!has_body || wire_event_decode (zmq_msg_data (body), zmq_msg_size (body), &event)) {
-        s_problem (self, index, "a message on '%.*s' that is not a herald event", (int) topic_size,
-                   topic_data);
+    bool terminate = event.topic_size == strlen (HERALD_TERMINATE)
+                     && memcmp (event.topic, HERALD_TERMINATE, event.topic_size) == 0;
+    size_t prefix = strlen (options->topic);
+    if (!terminate && (event.topic_size < prefix || memcmp (event.topic, options->topic, prefix))) {
+        s_problem (self, index, "a message on topic '%.*s'", (int) event.topic_size,
+                   (const char *) event.topic);
         return;
     }
     if (stream->last == 0)
@@ -135,39 +135,24 @@ s_drain (fanout_t *self, size_t index)
 {
     stream_t *stream = &self->streams[index];
     int count = 0;
-    zmq_msg_t topic, body;
-    zmq_msg_init (&topic);
-    zmq_msg_init (&body);
+    zmq_msg_t message;
+    zmq_msg_init (&message);
     int rc = 0;
     for (; count < FANOUT_BATCH && !stream->terminated; count++) {
-        if (zmq_msg_recv (&topic, stream->handle, ZMQ_DONTWAIT) == -1) {
+        if (zmq_msg_recv (&message, stream->handle, ZMQ_DONTWAIT) == -1) {
             if (zmq_errno () != EAGAIN)
                 rc = -1;
             break;
         }
-        //  The frames of a message arrive together: once the first is
-        //  here, the rest are.
-        bool has_body = zmq_msg_more (&topic);
-        if (has_body && zmq_msg_recv (&body, stream->handle, 0) == -1) {
-            rc = -1;
-            break;
-        }
-        if (has_body && zmq_msg_more (&body)) {
-            s_problem (self, index, "an event of more than two frames");
-            zmq_msg_t extra;
-            zmq_msg_init (&extra);
-            while (zmq_msg_more (&body) && zmq_msg_recv (&extra, stream->handle, 0) != -1)
-                zmq_msg_move (&body, &extra);
-            zmq_msg_close (&extra);
-            continue;
-        }
-        s_check (self, index, &topic, &body, has_body);
+        s_check (self, index, &message);
+        //  The frames of a message arrive together: skip any others.
+        while (zmq_msg_more (&message) && zmq_msg_recv (&message, stream->handle, 0) != -1)
+            ;
     }
     if (rc)
         fprintf (stderr, "herald_fanout: socket %zu: receive failed: %s\n", index,
                  zmq_strerror (zmq_errno ()));
-    zmq_msg_close (&topic);
-    zmq_msg_close (&body);
+    zmq_msg_close (&message);
     return rc ? -1 : count;
 }
 
