@@ -9,7 +9,10 @@
 #     publisher's events arrive, with no gap reported;
 #   - a publisher whose connection drops while it publishes (the hub killed
 #     and restarted under it) cannot prove its events arrived: it says so
-#     and exits 65, and the subscriber reports the gap.
+#     and exits 65, and the subscriber reports the gap;
+#   - a subscriber that is alive but reads nothing for longer than the
+#     heartbeat's dead-peer time, its queue full (so libzmq reads no pings
+#     from the hub either), is not taken for dead: its own pings keep it.
 . "$(dirname "$0")/lib.sh"
 
 HEARTBEAT=${FAULTS_HEARTBEAT:-500}
@@ -78,6 +81,27 @@ kill -TERM "$(pid_of s4)"
 finish s4 143
 grep -q "s4 lost [0-9]* events" "$TMP/s4.err" || fail "s4 did not report the gap"
 
+kill -TERM "$(pid_of hub)"
+finish hub 0 5
+
+start_hub --heartbeat "$HEARTBEAT" --hwm 1000
+start late "$HERALD" sub --backend "$BACKEND" --name late --hwm 1000 \
+    --ready-delay $((HEARTBEAT * 8)) --idle-timeout 30000
+expect_count event 1
+start pub5 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3000 --interval 0 \
+    --size 10000 --no-count --wait-subscribers 1
+finish pub5 0 60
+# While it waits to read, the count must not fall: the hub answers as soon
+# as it does, or says TIMEOUT with the count once late starts reading.
+"$HERALD_CTL" "$CONTROL" --timeout $((HEARTBEAT * 10)) WAIT event 0 0 $((HEARTBEAT * 8)) \
+    >"$TMP/wait.out" || fail "the hub did not answer WAIT"
+[ "$(head -n 1 "$TMP/wait.out")" = TIMEOUT ] \
+    || fail "late left the count while it waited to read: $(tr '\n' ' ' <"$TMP/wait.out")"
+[ "$(stats_field unsubscribe)" -eq 0 ] || fail "late was dropped and came back"
+timeout 30 tail -n +1 -f --pid="$(pid_of late)" "$TMP/late.out" | grep -q -m1 "late got message" \
+    || fail "late read nothing"
+kill -TERM "$(pid_of late)"
+finish late "0|143"
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
 echo "faults: stopped subscriber dropped and back, hub restarted, publisher killed"
