@@ -20,6 +20,7 @@
 
 #include "bench.h"
 #include "herald.h"
+#include "sock.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -304,6 +305,14 @@ s_open_subscribers (zstate_t *self)
                 && s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_WARM_TOPIC, strlen (BENCH_WARM_TOPIC),
                           "ZMQ_SUBSCRIBE")))
             return -1;
+        //  As herald sub does: ping the hub, so that one far behind is not
+        //  taken for dead (its full queue stops libzmq reading the hub's
+        //  pings).
+        if (run->kind == SYS_HERALD
+            && sock_set_heartbeat (socket, HERALD_HEARTBEAT_DEFAULT_MS, false)) {
+            run_fail (run, "cannot set heartbeats: %s", zmq_strerror (zmq_errno ()));
+            return -1;
+        }
         if (zmq_connect (socket, endpoint)) {
             run_fail (run, "subscriber cannot connect to %s: %s", endpoint,
                       zmq_strerror (zmq_errno ()));
