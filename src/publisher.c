@@ -103,16 +103,18 @@ s_prove_path (publisher_t *self, const char *when)
         sock_call (self->control, self->cfg->control,
                    (int64_t) self->cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS,
                    HERALD_PROBE_RESEND_MS, s_send_probe, self, "PROBE", self->nonce, timeout, NULL);
-    char *value = s_reply_value (&reply, "proving the path to the hub");
-    if (!value) {
-        if (!herald_signal)
-            log_error ("no probe reached the hub at %s within %s ms (%s)", self->cfg->frontend,
-                       timeout, when);
-        return -1;
-    }
-    zstr_free (&value);
-    log_debug ("path to the hub proven (%s)", when);
-    return 0;
+    if (!reply)
+        return -1;  //  no answer at all: sock_call said so
+    char *status = zmsg_popstr (reply);
+    int rc = status && streq (status, "OK") ? 0 : -1;
+    if (rc)
+        log_error ("no probe reached the hub at %s within %s ms (%s)", self->cfg->frontend,
+                   timeout, when);
+    else
+        log_debug ("path to the hub proven (%s)", when);
+    zstr_free (&status);
+    zmsg_destroy (&reply);
+    return rc;
 }
 
 //  Ask the hub how many subscribers the topic has; -1 if it cannot say.

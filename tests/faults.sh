@@ -67,13 +67,15 @@ expect_count event 0
 
 start s4 "$HERALD" sub --backend "$BACKEND" --name s4 --idle-timeout 30000
 expect_count event 1
-start pub4 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3000 --interval 1 \
+start pub4 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 10000 --interval 1 \
     --no-count --no-terminate --wait-subscribers 1
 timeout 20 tail -n +1 -f --pid="$(pid_of s4)" "$TMP/s4.out" | grep -q -m1 "got message" \
     || fail "s4 got no event from pub4"
 kill -KILL "$(pid_of hub)"
 finish hub 137
 start_hub --heartbeat "$HEARTBEAT"
+expect_count event 1 5000
+kill -0 "$(pid_of pub4)" 2>/dev/null || fail "pub4 was done before s4 was back"
 finish pub4 65 60
 grep -q "connection to the hub at $FRONTEND dropped" "$TMP/pub4.err" \
     || fail "pub4 did not say why: $(tail -n 1 "$TMP/pub4.err")"

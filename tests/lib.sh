@@ -154,7 +154,7 @@ cleanup() {
     elif [ -n "$left" ]; then
         echo "stopped after the failure:$left" >&2
     fi
-    if [ "$status" -ne 0 ]; then
+    if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
         echo "kept $TMP for inspection" >&2
     else
         rm -rf "$TMP"
