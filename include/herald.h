@@ -19,7 +19,7 @@
 //  Exit codes follow sysexits(3); the README lists them and tests check them.
 #define HERALD_EXIT_OK          0
 #define HERALD_EXIT_USAGE       64   //  bad option, value or environment variable
-#define HERALD_EXIT_DATAERR     65   //  pub: the connection dropped while publishing
+#define HERALD_EXIT_DATAERR     65   //  events lost: pub's connection dropped, sub saw a gap
 #define HERALD_EXIT_UNAVAILABLE 69   //  cannot bind, hub unreachable, wait timed out
 #define HERALD_EXIT_SOFTWARE    70   //  internal error; a demo child failed
 #define HERALD_EXIT_OSERR       71   //  fork, exec or another system call failed

@@ -108,8 +108,8 @@ s_prove_path (publisher_t *self, const char *when)
     char *status = zmsg_popstr (reply);
     int rc = status && streq (status, "OK") ? 0 : -1;
     if (rc)
-        log_error ("no probe reached the hub at %s within %s ms (%s)", self->cfg->frontend,
-                   timeout, when);
+        log_error ("no probe reached the hub at %s within %s ms (%s)", self->cfg->frontend, timeout,
+                   when);
     else
         log_debug ("path to the hub proven (%s)", when);
     zstr_free (&status);

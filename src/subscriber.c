@@ -207,6 +207,8 @@ subscriber_main (const config_t *cfg)
         rc = s_run (self);
         log_line (self->lost ? 'W' : 'D', "%s read %" PRIu64 " messages, lost %" PRIu64, self->name,
                   self->received, self->lost);
+        if (rc == HERALD_EXIT_OK && self->lost)
+            rc = HERALD_EXIT_DATAERR;  //  done, but not whole: say so in the exit code too
     }
     zsock_destroy (&self->sub);
     sock_curve_destroy (&curve);
