@@ -7,12 +7,12 @@
 # debootstrap from a Debian mirror and imports it under that tag. Running it
 # again changes nothing.
 #
-# Environment: DOCKER_HOST as for docker; HERALD_DEBIAN_MIRROR (default: the
-# mirror this machine's apt uses); HERALD_BASE_IMAGE (default
-# debian:bookworm-slim); HERALD_PULL_TIMEOUT (seconds, default 300).
+# Environment: DOCKER_HOST as for docker; DEBIAN_MIRROR (default: the
+# mirror this machine's apt uses); BASE_IMAGE (default
+# debian:bookworm-slim); PULL_TIMEOUT (seconds, default 300).
 set -eu
 
-IMAGE=${HERALD_BASE_IMAGE:-debian:bookworm-slim}
+IMAGE=${BASE_IMAGE:-debian:bookworm-slim}
 HOST_SOURCES=/etc/apt/sources.list.d/debian.sources
 # The first Debian mirror this machine's apt is configured with.
 host_mirror() {
@@ -21,9 +21,9 @@ host_mirror() {
         sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) .*/\2/p' /etc/apt/sources.list
     } 2>/dev/null | head -n 1
 }
-MIRROR=${HERALD_DEBIAN_MIRROR:-$(host_mirror)}
+MIRROR=${DEBIAN_MIRROR:-$(host_mirror)}
 SUITE=bookworm
-PULL_TIMEOUT=${HERALD_PULL_TIMEOUT:-300}
+PULL_TIMEOUT=${PULL_TIMEOUT:-300}
 
 say() {
     echo "base-image: $*" >&2
@@ -38,7 +38,7 @@ if timeout "$PULL_TIMEOUT" docker pull "$IMAGE" >&2; then
     exit 0
 fi
 
-[ -n "$MIRROR" ] || { say "cannot pull $IMAGE and no Debian mirror is known: set HERALD_DEBIAN_MIRROR"; exit 1; }
+[ -n "$MIRROR" ] || { say "cannot pull $IMAGE and no Debian mirror is known: set DEBIAN_MIRROR"; exit 1; }
 say "cannot pull $IMAGE: building it with debootstrap from $MIRROR"
 command -v debootstrap >/dev/null 2>&1 \
     || { say "debootstrap is missing (apt-get install debootstrap)"; exit 1; }

@@ -6,18 +6,18 @@
 #                              debootstrap (only what is missing)
 #   docker/engine.sh start     start dockerd in the background, its data,
 #                              state, pid file, log and socket all under
-#                              $HERALD_DOCKER_DIR (default /tmp/herald-docker);
+#                              $DOCKER_DIR (default /tmp/herald-docker);
 #                              wait until it answers; print the DOCKER_HOST
 #                              value to use
 #   docker/engine.sh stop      stop that dockerd, wait for it to exit and
 #                              remove its containers, images and directory
 #
-# Environment: HERALD_DOCKER_DIR, HERALD_DOCKER_TIMEOUT (seconds to wait for
+# Environment: DOCKER_DIR, DOCKER_TIMEOUT (seconds to wait for
 # the daemon to answer or to exit, default 60).
 set -eu
 
-DIR=${HERALD_DOCKER_DIR:-/tmp/herald-docker}
-TIMEOUT=${HERALD_DOCKER_TIMEOUT:-60}
+DIR=${DOCKER_DIR:-/tmp/herald-docker}
+TIMEOUT=${DOCKER_TIMEOUT:-60}
 SOCKET="unix://$DIR/docker.sock"
 PIDFILE="$DIR/dockerd.pid"
 LOG="$DIR/dockerd.log"

@@ -1,4 +1,4 @@
-/*  herald.h - version, exit codes, named constants and role entry points.
+/*  herald.h - version, exit codes and named constants; no ZeroMQ here.
 
     Every number that shapes herald's behaviour is defined here once, with
     the reason for its value. Modules include this header and their own. */
@@ -6,11 +6,9 @@
 #ifndef HERALD_H_INCLUDED
 #define HERALD_H_INCLUDED
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <zmq.h>
 
 #ifndef HERALD_VERSION
 #define HERALD_VERSION "0.0.0"
@@ -43,7 +41,9 @@
 //  Topics that start with this prefix belong to herald itself: the hub
 //  consumes them and never forwards them, and no client may publish on them.
 #define HERALD_RESERVED_PREFIX "$herald"
-//  A publisher proves its path to the hub by sending probes on this topic.
+//  A publisher proves its path to the hub by publishing probes on this
+//  topic; a subscriber proves it is counted by subscribing to this topic,
+//  "/" and a nonce (docs/protocol.md).
 #define HERALD_PROBE_TOPIC "$herald/probe"
 
 //  Queue limits, in messages, per connection and direction. libzmq's default
@@ -51,18 +51,10 @@
 //  at the cost of at most 100,000 x message size of memory per slow peer.
 #define HERALD_HWM_DEFAULT 100000
 
-//  The hub pings each subscriber's connection this often (ZMTP heartbeats)
-//  and drops one it has not heard from for HERALD_HEARTBEAT_MISSES pings: a
-//  subscriber that is stopped or cut off without a FIN leaves the count
-//  within about 3 s. A subscriber that is alive but behind cannot answer:
-//  its full receive queue stops libzmq reading the connection, pings
-//  included. So subscribers ping the hub too, as often, from libzmq's I/O
-//  thread, and anything the hub hears counts as an answer. A subscriber
-//  never times the hub out itself (no timeout, no TTL): a connection reset
-//  while its input is held back is what trips libzmq 4.3.4's assertion
-//  (libzmq issues 3937, 4767); its --idle-timeout finds a dead hub. The
-//  hub's own receive queue on the backend holds only subscriptions, never
-//  full.
+//  The hub pings each subscriber's connection this often and drops one it
+//  has not heard from for HERALD_HEARTBEAT_MISSES pings; subscribers ping
+//  the hub as often. Why both ways, and why no TTL: docs/operations.md,
+//  "Heartbeats".
 #define HERALD_HEARTBEAT_DEFAULT_MS 1000
 #define HERALD_HEARTBEAT_MISSES     3
 
@@ -72,9 +64,12 @@
 //  long a publisher waits after its connection is up.
 #define HERALD_PROBE_RESEND_MS 10
 
-//  How long a client waits for the hub's reply to a control request before
-//  it reports the hub unreachable.
+//  A client that asks the hub to wait (WAIT, PROBE) gives the hub this much
+//  longer than it asked for to answer, before it reports the hub gone.
 #define HERALD_CONTROL_TIMEOUT_MS 5000
+//  A client that has not reached the hub after this long says it is
+//  waiting for it, and where, rather than waiting in silence.
+#define HERALD_CLIENT_NOTICE_MS 500
 
 //  A publisher's default pace between events: slow enough to read the story.
 #define HERALD_INTERVAL_DEFAULT_MS 100
@@ -132,24 +127,5 @@
 #ifndef streq
 #define streq(s1, s2) (!strcmp ((s1), (s2)))
 #endif
-
-//  Set by the signal handlers, read by each role's main loop: with the
-//  self-pipe in signals.c, the only mutable globals in herald.
-extern volatile sig_atomic_t herald_signal;
-
-//  Install handlers that record SIGINT and SIGTERM in herald_signal and wake
-//  every wait (without SA_RESTART, so blocking calls return EINTR), and
-//  ignore SIGPIPE.
-void herald_catch_signals (void);
-
-//  Exit code for a role stopped by the signal in herald_signal.
-int herald_signal_exit_code (void);
-
-//  A poll item that turns readable once a signal has come: every zmq_poll
-//  in herald lists it, so no signal waits for the next event.
-zmq_pollitem_t herald_signal_item (void);
-
-//  Wait until the zclock_mono () deadline, or a signal.
-void herald_pause_until (int64_t deadline);
 
 #endif

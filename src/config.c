@@ -6,6 +6,8 @@
 
 #include "config.h"
 #include "herald.h"
+#include "roles.h"
+#include "text.h"
 #include "wire.h"
 
 #include <assert.h>
@@ -17,7 +19,8 @@
 typedef enum { KIND_ENDPOINT, KIND_TOPIC, KIND_NAME, KIND_PATH, KIND_NUMBER, KIND_FLAG } kind_t;
 
 typedef struct {
-    const char *name;  //  "--name" on the command line, HERALD_NAME outside
+    const char *name;   //  "--name" on the command line, HERALD_NAME outside
+    const char *value;  //  what help calls its value: --name VALUE
     kind_t kind;
     unsigned roles;     //  the roles that accept it (role_t bits)
     size_t offset;      //  where it is stored in config_t
@@ -33,91 +36,76 @@ typedef struct {
 #define CLIENTS     (ROLE_PUB | ROLE_SUB | ROLE_STATS)
 
 static const option_t s_options[] = {
-    {"frontend", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_DEMO, AT (frontend), NO_GIVEN, 0, 0,
-     "publishers' endpoint (hub, demo: bind; pub: connect)"},
-    {"backend", KIND_ENDPOINT, ROLE_HUB | ROLE_SUB | ROLE_DEMO, AT (backend), NO_GIVEN, 0, 0,
-     "subscribers' endpoint (hub, demo: bind; sub: connect)"},
-    {"control", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_STATS | ROLE_DEMO, AT (control), NO_GIVEN,
-     0, 0, "control endpoint (hub, demo: bind; pub, stats: connect)"},
-    {"topic", KIND_TOPIC, ROLE_PUB | ROLE_SUB | ROLE_STATS, AT (topic), AT (topic_given), 0, 0,
+    {"frontend", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_DEMO, AT (frontend),
+     NO_GIVEN, 0, 0, "publishers' endpoint (hub, demo: bind; pub: connect)"},
+    {"backend", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB | ROLE_SUB | ROLE_DEMO, AT (backend), NO_GIVEN,
+     0, 0, "subscribers' endpoint (hub, demo: bind; sub: connect)"},
+    {"control", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB | CLIENTS | ROLE_DEMO, AT (control), NO_GIVEN,
+     0, 0, "control endpoint (hub, demo: bind; pub, sub, stats: connect)"},
+    {"topic", "TOPIC", KIND_TOPIC, CLIENTS, AT (topic), AT (topic_given), 0, 0,
      "event topic (sub: a prefix; stats: print this topic's count)"},
-    {"events", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (events), NO_GIVEN, 0, 1000000000,
+    {"events", "N", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (events), NO_GIVEN, 0, 1000000000,
      "number of events to publish"},
-    {"interval", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (interval_ms), NO_GIVEN, 0, ONE_HOUR_MS,
-     "milliseconds between events"},
-    {"size", KIND_NUMBER, ROLE_PUB, AT (size), NO_GIVEN, 0, 1000000,
+    {"interval", "MS", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (interval_ms), NO_GIVEN, 0,
+     ONE_HOUR_MS, "milliseconds between events"},
+    {"size", "BYTES", KIND_NUMBER, ROLE_PUB, AT (size), NO_GIVEN, 0, 1000000,
      "pad each event's payload with zero bytes to this many bytes (0: the text alone)"},
-    {"wait-subscribers", KIND_NUMBER, ROLE_PUB, AT (wait_subscribers), NO_GIVEN, 0, 1000000,
+    {"wait-subscribers", "N", KIND_NUMBER, ROLE_PUB, AT (wait_subscribers), NO_GIVEN, 0, 1000000,
      "before the first event, wait until the hub counts this many subscribers"},
-    {"wait-timeout", KIND_NUMBER, ROLE_PUB | ROLE_STATS, AT (wait_timeout_ms), NO_GIVEN, 1,
-     ONE_HOUR_MS, "milliseconds to wait for the hub and subscribers (then exit 69)"},
-    {"count", KIND_FLAG, ROLE_PUB, AT (count), NO_GIVEN, 0, 0,
+    {"wait-timeout", "MS", KIND_NUMBER, CLIENTS, AT (wait_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
+     "milliseconds to wait for the hub (pub: and the subscribers), then exit 69 (0: no limit)"},
+    {"count", NULL, KIND_FLAG, ROLE_PUB, AT (count), NO_GIVEN, 0, 0,
      "before each event, ask the hub and print 'Publisher has N subscribers'"},
-    {"terminate", KIND_FLAG, ROLE_PUB, AT (terminate), NO_GIVEN, 0, 0,
+    {"terminate", NULL, KIND_FLAG, ROLE_PUB, AT (terminate), NO_GIVEN, 0, 0,
      "publish TERMINATE after the last event (--no-terminate: don't)"},
-    {"name", KIND_NAME, ROLE_SUB, AT (name), NO_GIVEN, 0, 0,
+    {"name", "NAME", KIND_NAME, ROLE_SUB, AT (name), NO_GIVEN, 0, 0,
      "subscriber's name in the story (default: from host name and pid)"},
-    {"max-messages", KIND_NUMBER, ROLE_SUB, AT (max_messages), NO_GIVEN, 0, UINT64_MAX,
+    {"max-messages", "N", KIND_NUMBER, ROLE_SUB, AT (max_messages), NO_GIVEN, 0, UINT64_MAX,
      "leave after this many messages (0: read until TERMINATE)"},
-    {"ready-delay", KIND_NUMBER, ROLE_SUB, AT (ready_delay_ms), NO_GIVEN, 0, ONE_HOUR_MS,
+    {"ready-delay", "MS", KIND_NUMBER, ROLE_SUB, AT (ready_delay_ms), NO_GIVEN, 0, ONE_HOUR_MS,
      "milliseconds before reading; messages queue meanwhile"},
-    {"idle-timeout", KIND_NUMBER, ROLE_SUB, AT (idle_timeout_ms), NO_GIVEN, 1, UINT32_MAX,
-     "give up (exit 69) after this many milliseconds without a message"},
-    {"delay", KIND_NUMBER, ROLE_SUB, AT (delay_ms), NO_GIVEN, 0, ONE_HOUR_MS,
+    {"idle-timeout", "MS", KIND_NUMBER, ROLE_SUB, AT (idle_timeout_ms), NO_GIVEN, 0, UINT32_MAX,
+     "give up (exit 69) after this many milliseconds without a message (0: never)"},
+    {"delay", "MS", KIND_NUMBER, ROLE_SUB, AT (delay_ms), NO_GIVEN, 0, ONE_HOUR_MS,
      "milliseconds to wait after each event: plays a slow consumer"},
-    {"subscribers", KIND_NUMBER, ROLE_DEMO, AT (subscribers), NO_GIVEN, 1, 1000,
+    {"subscribers", "N", KIND_NUMBER, ROLE_DEMO, AT (subscribers), NO_GIVEN, 1, 1000,
      "number of subscribers"},
-    {"seed", KIND_NUMBER, ROLE_DEMO, AT (seed), AT (seed_given), 0, UINT64_MAX,
+    {"seed", "N", KIND_NUMBER, ROLE_DEMO, AT (seed), AT (seed_given), 0, UINT64_MAX,
      "seed for the random choices (default: from the clock, logged)"},
-    {"hwm", KIND_NUMBER, ROLE_HUB | ROLE_PUB | ROLE_SUB, AT (hwm), NO_GIVEN, 1, 100000000,
-     "queue limit in messages per connection and direction"},
-    {"exit-on-terminate", KIND_FLAG, ROLE_HUB, AT (exit_on_terminate), NO_GIVEN, 0, 0,
+    {"hwm", "N", KIND_NUMBER, ROLE_HUB | ROLE_PUB | ROLE_SUB, AT (hwm), NO_GIVEN, 0, 100000000,
+     "queue limit in messages per connection and direction (0: no limit, memory unbounded)"},
+    {"exit-on-terminate", NULL, KIND_FLAG, ROLE_HUB, AT (exit_on_terminate), NO_GIVEN, 0, 0,
      "exit once TERMINATE has passed and subscribers and publishers have left"},
-    {"drain-timeout", KIND_NUMBER, ROLE_HUB, AT (drain_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
-     "with --exit-on-terminate: milliseconds to wait for them to leave"},
-    {"max-message-size", KIND_NUMBER, ROLE_HUB, AT (max_message_size), NO_GIVEN, 1,
-     (uint64_t) INT32_MAX, "largest frame in bytes; a peer sending a larger one is disconnected"},
-    {"heartbeat", KIND_NUMBER, ROLE_HUB | ROLE_SUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
+    {"drain-timeout", "MS", KIND_NUMBER, ROLE_HUB, AT (drain_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
+     "with --exit-on-terminate: milliseconds to wait for them to leave (0: no limit)"},
+    {"max-message-size", "BYTES", KIND_NUMBER, ROLE_HUB, AT (max_message_size), NO_GIVEN, 1,
+     (uint64_t) INT32_MAX,
+     "largest frame; a peer sending a larger one is disconnected (always on: docs/operations.md)"},
+    {"heartbeat", "MS", KIND_NUMBER, ROLE_HUB | ROLE_SUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
      "milliseconds between pings (hub: to each subscriber, and one silent for 3 is dropped; "
      "sub: to the hub, so it knows a subscriber that is behind is alive) (0: off)"},
-    {"drop-slow", KIND_FLAG, ROLE_HUB, AT (drop_slow), NO_GIVEN, 0, 0,
+    {"drop-slow", NULL, KIND_FLAG, ROLE_HUB, AT (drop_slow), NO_GIVEN, 0, 0,
      "a subscriber whose queue (--hwm) is full misses events, and reports the gap, "
      "while the others go on (--no-drop-slow: everyone, publishers too, waits for it)"},
-    {"expect", KIND_NUMBER, ROLE_STATS, AT (expect), AT (expect_given), 0, 1000000,
+    {"expect", "N", KIND_NUMBER, ROLE_STATS, AT (expect), AT (expect_given), 0, 1000000,
      "with --topic: wait until the count equals this (exit 69 at --wait-timeout)"},
-    {"curve-secret", KIND_PATH, ROLE_HUB | CLIENTS, AT (curve_secret), NO_GIVEN, 0, 0,
+    {"curve-secret", "FILE", KIND_PATH, ROLE_HUB | CLIENTS, AT (curve_secret), NO_GIVEN, 0, 0,
      "CURVE: this process's key pair (a herald keygen secret file)"},
-    {"curve-server-key", KIND_PATH, CLIENTS, AT (curve_server_key), NO_GIVEN, 0, 0,
+    {"curve-server-key", "FILE", KIND_PATH, CLIENTS, AT (curve_server_key), NO_GIVEN, 0, 0,
      "CURVE: the hub's public key file; turns CURVE on"},
-    {"curve-allow", KIND_PATH, ROLE_HUB, AT (curve_allow), NO_GIVEN, 0, 0,
+    {"curve-allow", "DIR", KIND_PATH, ROLE_HUB, AT (curve_allow), NO_GIVEN, 0, 0,
      "CURVE: folder of the public key files of the clients let in (default: any key)"},
-    {"out", KIND_PATH, ROLE_KEYGEN, AT (out), NO_GIVEN, 0, 0,
+    {"out", "FILE", KIND_PATH, ROLE_KEYGEN, AT (out), NO_GIVEN, 0, 0,
      "write the public key to this file and the key pair to FILE_secret"},
-    {"verbose", KIND_FLAG, ALL_ROLES, AT (verbose), NO_GIVEN, 0, 0, "log debug lines"},
+    {"verbose", NULL, KIND_FLAG, ALL_ROLES, AT (verbose), NO_GIVEN, 0, 0, "log debug lines"},
 };
 #define OPTION_COUNT (sizeof s_options / sizeof s_options[0])
 
-static const struct {
-    const char *name;
-    role_t role;
-    const char *purpose;
-} s_roles[] = {
-    {"hub", ROLE_HUB, "forward events from publishers to subscribers, counting subscribers"},
-    {"pub", ROLE_PUB, "publish events, saying how many subscribers each one has"},
-    {"sub", ROLE_SUB, "subscribe, read events and tell the story"},
-    {"demo", ROLE_DEMO, "run hub, subscribers and publisher as child processes"},
-    {"stats", ROLE_STATS, "print the hub's counters as JSON, or one topic's count"},
-    {"keygen", ROLE_KEYGEN, "write a CURVE key pair in czmq's certificate format"},
-};
-#define ROLE_COUNT (sizeof s_roles / sizeof s_roles[0])
-
-const char *
-config_role_name (role_t role)
+static const char *
+s_role_name (role_t role)
 {
-    for (size_t index = 0; index < ROLE_COUNT; index++)
-        if (s_roles[index].role == role)
-            return s_roles[index].name;
-    return "herald";
+    const role_info_t *info = roles_of (role);
+    return info ? info->name : "herald";
 }
 
 //  Each role's defaults; the hub binds, clients connect.
@@ -203,7 +191,7 @@ s_set (config_t *cfg, const option_t *option, const char *value, const char *sou
         if (!s_parse_flag (value, (bool *) field))
             problem = "is not yes or no";
     } else if (option->kind == KIND_NUMBER) {
-        if (wire_parse_u64 (value, strlen (value), option->min, option->max, (uint64_t *) field)) {
+        if (text_parse_u64 (value, strlen (value), option->min, option->max, (uint64_t *) field)) {
             snprintf (error, error_size, "%s: '%.64s' is not a whole number from %llu to %llu",
                       source, value, (unsigned long long) option->min,
                       (unsigned long long) option->max);
@@ -232,7 +220,7 @@ s_set (config_t *cfg, const option_t *option, const char *value, const char *sou
 }
 
 static const option_t *
-s_find (const char *name, size_t length, role_t role)
+s_find (const char *name, size_t length, unsigned role)
 {
     for (size_t index = 0; index < OPTION_COUNT; index++)
         if ((s_options[index].roles & role) && strlen (s_options[index].name) == length
@@ -241,11 +229,64 @@ s_find (const char *name, size_t length, role_t role)
     return NULL;
 }
 
+//  The option whose name is closest to name (at most 3 edits away), or
+//  NULL; among all roles' options when roles is ALL_ROLES.
+static const option_t *
+s_closest (const char *name, unsigned roles_mask)
+{
+    const option_t *best = NULL;
+    size_t best_distance = 4;
+    for (size_t index = 0; index < OPTION_COUNT; index++) {
+        if (!(s_options[index].roles & roles_mask))
+            continue;
+        size_t distance = text_distance (name, s_options[index].name);
+        if (distance < best_distance) {
+            best = &s_options[index];
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+//  A HERALD_* variable that is no option of any role: a typo that would
+//  otherwise be ignored in silence.
+static int
+s_check_environment (char *error, size_t error_size)
+{
+    extern char **environ;
+    for (char **entry = environ; entry && *entry; entry++) {
+        if (strncmp (*entry, "HERALD_", 7) != 0)
+            continue;
+        const char *equals = strchr (*entry, '=');
+        size_t length = equals ? (size_t) (equals - *entry) : strlen (*entry);
+        char option[64];
+        if (length - 7 >= sizeof option)
+            length = sizeof option + 6;
+        for (size_t index = 7; index < length; index++)
+            option[index - 7] = (*entry)[index] == '_' ? '-' : (char) tolower ((*entry)[index]);
+        option[length - 7] = 0;
+        if (s_find (option, strlen (option), ALL_ROLES))
+            continue;
+        const option_t *closest = s_closest (option, ALL_ROLES);
+        char suggestion[96] = "";
+        if (closest) {
+            char variable[64];
+            s_env_name (closest->name, variable, sizeof variable);
+            snprintf (suggestion, sizeof suggestion, " (did you mean %s?)", variable);
+        }
+        snprintf (error, error_size, "unknown variable %.*s%s", (int) length, *entry, suggestion);
+        return -1;
+    }
+    return 0;
+}
+
 //  Options from the environment: only those the role accepts are read, so
 //  one set of HERALD_* variables can serve every role.
 static int
 s_load_environment (config_t *cfg, char *error, size_t error_size)
 {
+    if (s_check_environment (error, error_size))
+        return -1;
     for (size_t index = 0; index < OPTION_COUNT; index++) {
         const option_t *option = &s_options[index];
         if (!(option->roles & cfg->role))
@@ -259,19 +300,38 @@ s_load_environment (config_t *cfg, char *error, size_t error_size)
     return 0;
 }
 
+//  Why --name is not an option of this role: another role's, or a typo.
+static void
+s_unknown_option (const config_t *cfg, const char *name, size_t length, char *error,
+                  size_t error_size)
+{
+    char wanted[64];
+    snprintf (wanted, sizeof wanted, "%.*s", (int) (length < 63 ? length : 63), name);
+    const option_t *elsewhere = s_find (wanted, strlen (wanted), ALL_ROLES);
+    const char *role = s_role_name (cfg->role);
+    if (elsewhere) {
+        char owners[64];
+        roles_list (owners, sizeof owners, elsewhere->roles);
+        snprintf (error, error_size, "--%s is an option of %s, not of %s (see herald %s --help)",
+                  elsewhere->name, owners, role, role);
+        return;
+    }
+    const option_t *closest = s_closest (wanted, cfg->role);
+    if (closest)
+        snprintf (error, error_size, "unknown option '--%s' (did you mean --%s?)", wanted,
+                  closest->name);
+    else
+        snprintf (error, error_size, "unknown option '--%s' (see herald %s --help)", wanted, role);
+}
+
 //  Options from argv: --name VALUE, --name=VALUE; flags as --name, --no-name.
 static config_result_t
 s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
 {
-    const char *role = config_role_name (cfg->role);
     for (int index = 2; index < argc; index++) {
         const char *arg = argv[index];
-        if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
-            return CONFIG_HELP;
-        if (strcmp (arg, "--version") == 0)
-            return CONFIG_VERSION;
         if (strncmp (arg, "--", 2) != 0) {
-            snprintf (error, error_size, "%s: unexpected argument '%.64s'", role, arg);
+            snprintf (error, error_size, "unexpected argument '%.64s'", arg);
             return CONFIG_BAD;
         }
         const char *name = arg + 2;
@@ -287,15 +347,14 @@ s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_
                 option = NULL;
         }
         if (!option) {
-            snprintf (error, error_size, "%s: unknown option '--%.*s' (see herald %s --help)", role,
-                      (int) (length > 64 ? 64 : length), name, role);
+            s_unknown_option (cfg, name, length, error, error_size);
             return CONFIG_BAD;
         }
         if (!value && option->kind == KIND_FLAG)
             value = "yes";
         if (!value) {
             if (index + 1 >= argc) {
-                snprintf (error, error_size, "%s: --%s needs a value", role, option->name);
+                snprintf (error, error_size, "--%s needs a value", option->name);
                 return CONFIG_BAD;
             }
             value = argv[++index];
@@ -308,33 +367,36 @@ s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_
     return CONFIG_RUN;
 }
 
+static bool
+s_is_help (const char *arg)
+{
+    return strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0;
+}
+
 static config_result_t
 s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
 {
     s_set_defaults (cfg, ROLE_NONE);
+    char names[80];
+    roles_list (names, sizeof names, ALL_ROLES);
     if (argc < 2) {
-        snprintf (error, error_size,
-                  "missing role: hub, pub, sub, demo, stats or keygen (see herald --help)");
+        snprintf (error, error_size, "missing role: %s (see herald --help)", names);
         return CONFIG_BAD;
     }
-    if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
-        || strcmp (argv[1], "help") == 0)
+    if (s_is_help (argv[1]) || strcmp (argv[1], "help") == 0)
         return CONFIG_HELP;
     if (strcmp (argv[1], "--version") == 0)
         return CONFIG_VERSION;
-    role_t role = ROLE_NONE;
-    for (size_t index = 0; index < ROLE_COUNT; index++)
-        if (strcmp (argv[1], s_roles[index].name) == 0)
-            role = s_roles[index].role;
-    if (role == ROLE_NONE) {
-        snprintf (error, error_size,
-                  "unknown role '%.64s': use hub, pub, sub, demo, stats or keygen", argv[1]);
+    const role_info_t *info = roles_find (argv[1]);
+    if (!info) {
+        snprintf (error, error_size, "unknown role '%.64s': use %s", argv[1], names);
         return CONFIG_BAD;
     }
-    s_set_defaults (cfg, role);
+    s_set_defaults (cfg, info->role);
+    snprintf (cfg->program, sizeof cfg->program, "%s", argv[0]);
     //  A help or version request wins over bad values in the environment.
     for (int index = 2; index < argc; index++) {
-        if (strcmp (argv[index], "--help") == 0 || strcmp (argv[index], "-h") == 0)
+        if (s_is_help (argv[index]))
             return CONFIG_HELP;
         if (strcmp (argv[index], "--version") == 0)
             return CONFIG_VERSION;
@@ -344,20 +406,29 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
     config_result_t result = s_load_arguments (cfg, argc, argv, error, error_size);
     if (result != CONFIG_RUN)
         return result;
-    if (role == ROLE_DEMO && cfg->events == 0) {
-        snprintf (error, error_size, "demo: --events must be at least 1");
+    //  A client cannot connect to "*": given the hub's bind endpoint (one
+    //  environment for every role), it connects to this machine.
+    if (info->role != ROLE_HUB && info->role != ROLE_DEMO
+        && (config_connect_endpoint (cfg->frontend, cfg->frontend, sizeof cfg->frontend)
+            || config_connect_endpoint (cfg->backend, cfg->backend, sizeof cfg->backend)
+            || config_connect_endpoint (cfg->control, cfg->control, sizeof cfg->control))) {
+        snprintf (error, error_size, "an endpoint is too long");
         return CONFIG_BAD;
     }
-    if (*cfg->curve_secret && !*cfg->curve_server_key && role != ROLE_HUB) {
-        snprintf (error, error_size, "%s: --curve-secret needs --curve-server-key", argv[1]);
+    if (info->role == ROLE_DEMO && cfg->events == 0) {
+        snprintf (error, error_size, "--events must be at least 1");
+        return CONFIG_BAD;
+    }
+    if (*cfg->curve_secret && !*cfg->curve_server_key && info->role != ROLE_HUB) {
+        snprintf (error, error_size, "--curve-secret needs --curve-server-key");
         return CONFIG_BAD;
     }
     if (*cfg->curve_allow && !*cfg->curve_secret) {
-        snprintf (error, error_size, "hub: --curve-allow needs --curve-secret");
+        snprintf (error, error_size, "--curve-allow needs --curve-secret");
         return CONFIG_BAD;
     }
-    if (role == ROLE_STATS && cfg->expect_given && !cfg->topic_given) {
-        snprintf (error, error_size, "stats: --expect needs --topic");
+    if (info->role == ROLE_STATS && cfg->expect_given && !cfg->topic_given) {
+        snprintf (error, error_size, "--expect needs --topic");
         return CONFIG_BAD;
     }
     return CONFIG_RUN;
@@ -366,12 +437,19 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
 config_result_t
 config_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
 {
-    config_result_t result = s_load (cfg, argc, argv, error, error_size);
-    //  The error quotes what it was given: keep it one printable line.
-    if (result == CONFIG_BAD)
-        for (char *next = error; *next; next++)
-            if (!isprint ((unsigned char) *next))
-                *next = '?';
+    char reason[256];
+    config_result_t result = s_load (cfg, argc, argv, reason, sizeof reason);
+    if (result != CONFIG_BAD)
+        return result;
+    //  Every line has the same shape: "herald ROLE: reason", and quotes
+    //  what it was given, so keep it one printable line.
+    if (cfg->role == ROLE_NONE)
+        snprintf (error, error_size, "herald: %s", reason);
+    else
+        snprintf (error, error_size, "herald %s: %s", s_role_name (cfg->role), reason);
+    for (char *next = error; *next; next++)
+        if (!isprint ((unsigned char) *next))
+            *next = '?';
     return result;
 }
 
@@ -383,13 +461,15 @@ config_print_help (FILE *out, role_t role)
                  "herald %s - a publish-subscribe hub on ZeroMQ\n\n"
                  "usage: herald ROLE [OPTIONS]\n\nroles:\n",
                  HERALD_VERSION);
-        for (size_t index = 0; index < ROLE_COUNT; index++)
-            fprintf (out, "  %-6s %s\n", s_roles[index].name, s_roles[index].purpose);
+        for (const role_info_t *info = roles; info->name; info++)
+            fprintf (out, "  %-6s %s\n", info->name, info->purpose);
         fprintf (out, "\n'herald ROLE --help' lists a role's options. Every option --some-name\n"
                       "can also be set as HERALD_SOME_NAME; the command line wins.\n");
         return;
     }
-    fprintf (out, "usage: herald %s [OPTIONS]\n\noptions:\n", config_role_name (role));
+    const role_info_t *info = roles_of (role);
+    fprintf (out, "herald %s: %s\n\nusage: herald %s [OPTIONS]\n\noptions:\n", info->name,
+             info->purpose, info->name);
     config_t defaults;
     s_set_defaults (&defaults, role);
     for (size_t index = 0; index < OPTION_COUNT; index++) {
@@ -397,18 +477,20 @@ config_print_help (FILE *out, role_t role)
         if (!(option->roles & role))
             continue;
         const char *field = (const char *) &defaults + option->offset;
-        char variable[64], shown[CONFIG_TEXT_MAX + 32] = "";
+        char variable[64], shown[CONFIG_TEXT_MAX + 32] = "", name[48];
         s_env_name (option->name, variable, sizeof variable);
         if (option->kind == KIND_NUMBER && option->given == NO_GIVEN)
             snprintf (shown, sizeof shown, " (default %llu)",
                       (unsigned long long) *(const uint64_t *) field);
         else if (option->kind == KIND_FLAG)
             snprintf (shown, sizeof shown, " (default %s)", *(const bool *) field ? "yes" : "no");
-        else if ((option->kind == KIND_ENDPOINT || option->kind == KIND_TOPIC) && *field)
+        else if ((option->kind != KIND_NUMBER) && *field)
             snprintf (shown, sizeof shown, " (default %s)", field);
-        fprintf (out, "  --%-18s %s%s [%s]\n", option->name, option->help, shown, variable);
+        snprintf (name, sizeof name, "--%s%s%s", option->name, option->value ? " " : "",
+                  option->value ? option->value : "");
+        fprintf (out, "  %-26s %s%s [%s]\n", name, option->help, shown, variable);
     }
-    fprintf (out, "  --%-18s %s\n  --%-18s %s\n", "help", "show this help", "version",
+    fprintf (out, "  %-26s %s\n  %-26s %s\n", "--help", "show this help", "--version",
              "show the version");
 }
 
@@ -416,14 +498,13 @@ int
 config_connect_endpoint (const char *bind_endpoint, char *out, size_t size)
 {
     const char *star = strstr (bind_endpoint, "://*:");
-    const char *host = star ? "127.0.0.1" : "";
-    size_t head = star ? (size_t) (star - bind_endpoint) + 3 : 0;  //  "tcp://"
-    const char *tail = star ? star + 4 : bind_endpoint;            //  ":5559"
-    if (head + strlen (host) + strlen (tail) >= size)
+    char result[CONFIG_TEXT_MAX + 16];
+    int length = star ? snprintf (result, sizeof result, "%.*s127.0.0.1%s",
+                                  (int) (star - bind_endpoint) + 3, bind_endpoint, star + 4)
+                      : snprintf (result, sizeof result, "%s", bind_endpoint);
+    if (length < 0 || (size_t) length >= size || (size_t) length >= sizeof result)
         return -1;
-    memcpy (out, bind_endpoint, head);
-    strcpy (out + head, host);
-    strcat (out, tail);
+    memcpy (out, result, (size_t) length + 1);  //  out may be bind_endpoint
     return 0;
 }
 
@@ -477,11 +558,34 @@ config_test (bool verbose)
 
     //  Bad input gets one line that names the culprit.
     assert (s_load_args (&cfg, error, "pub", "--events", "-1", NULL) == CONFIG_BAD);
-    assert (strstr (error, "--events"));
+    assert (streq (error, "herald pub: --events: '-1' is not a whole number from 0 to 1000000000"));
     assert (s_load_args (&cfg, error, "pub", "--events", "99999999999999999999", NULL)
             == CONFIG_BAD);
     assert (s_load_args (&cfg, error, "sub", "--events", "3", NULL) == CONFIG_BAD);
-    assert (strstr (error, "unknown option '--events'"));
+    assert (streq (error, "herald sub: --events is an option of pub or demo, not of sub "
+                          "(see herald sub --help)"));
+    assert (s_load_args (&cfg, error, "pub", "--wait-subscriber", "3", NULL) == CONFIG_BAD);
+    assert (streq (error, "herald pub: unknown option '--wait-subscriber' "
+                          "(did you mean --wait-subscribers?)"));
+    assert (s_load_args (&cfg, error, "hub", "--zzzzzzzzzz", NULL) == CONFIG_BAD);
+    assert (streq (error, "herald hub: unknown option '--zzzzzzzzzz' (see herald hub --help)"));
+
+    //  A HERALD_* variable that no role knows is a typo: say so, whatever
+    //  the role, and suggest the closest.
+    setenv ("HERALD_WAIT_SUBSCRIBER", "2", 1);
+    assert (s_load_args (&cfg, error, "sub", NULL) == CONFIG_BAD);
+    assert (streq (error, "herald sub: unknown variable HERALD_WAIT_SUBSCRIBER "
+                          "(did you mean HERALD_WAIT_SUBSCRIBERS?)"));
+    unsetenv ("HERALD_WAIT_SUBSCRIBER");
+
+    //  0 switches a limit off where it can be switched off, never where
+    //  it protects the hub.
+    assert (s_load_args (&cfg, error, "sub", "--idle-timeout", "0", "--wait-timeout", "0", NULL)
+            == CONFIG_RUN);
+    assert (cfg.idle_timeout_ms == 0 && cfg.wait_timeout_ms == 0);
+    assert (s_load_args (&cfg, error, "hub", "--hwm", "0", "--drain-timeout", "0", NULL)
+            == CONFIG_RUN);
+    assert (s_load_args (&cfg, error, "hub", "--max-message-size", "0", NULL) == CONFIG_BAD);
     assert (s_load_args (&cfg, error, "sub", "--no-name", NULL) == CONFIG_BAD);
     assert (s_load_args (&cfg, error, "pub", "--events", NULL) == CONFIG_BAD);
     assert (strstr (error, "needs a value"));
@@ -491,7 +595,8 @@ config_test (bool verbose)
     assert (s_load_args (&cfg, error, "sub", "--name", "", NULL) == CONFIG_BAD);
     assert (s_load_args (&cfg, error, "hub", "stray", NULL) == CONFIG_BAD);
     assert (s_load_args (&cfg, error, "bogus", NULL) == CONFIG_BAD);
-    assert (strstr (error, "bogus"));
+    assert (
+        streq (error, "herald: unknown role 'bogus': use hub, pub, sub, demo, stats or keygen"));
     assert (s_load_args (&cfg, error, "hub", "a\nb", NULL) == CONFIG_BAD);
     assert (strstr (error, "'a?b'"));
     assert (s_load_args (&cfg, error, "demo", "--events", "0", NULL) == CONFIG_BAD);

@@ -26,6 +26,7 @@ typedef enum {
 
 typedef struct {
     role_t role;
+    char program[CONFIG_TEXT_MAX];   //  how this binary was started: argv[0]
     char frontend[CONFIG_TEXT_MAX];  //  hub binds it, publishers connect
     char backend[CONFIG_TEXT_MAX];   //  hub binds it, subscribers connect
     char control[CONFIG_TEXT_MAX];   //  hub binds it, clients connect
@@ -75,9 +76,6 @@ config_result_t config_load (config_t *cfg, int argc, char *const *argv, char *e
 
 //  Print usage for a role (ROLE_NONE: the overview) to out.
 void config_print_help (FILE *out, role_t role);
-
-//  The role's command name ("hub", "pub", ...).
-const char *config_role_name (role_t role);
 
 //  Turn a bind endpoint into the endpoint a local client connects to
 //  ("tcp://*:5559" becomes "tcp://127.0.0.1:5559"). Returns 0, or -1 if out

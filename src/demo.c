@@ -13,6 +13,7 @@
 #include "herald.h"
 #include "log.h"
 #include "roles.h"
+#include "signals.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -218,6 +219,7 @@ s_plan (demo_t *self, uint64_t seed)
         s_arg (sub, "herald");
         s_arg (sub, "sub");
         s_arg (sub, "--backend=%s", backend);
+        s_arg (sub, "--control=%s", control);
         s_arg (sub, "--name=%s", sub->name);
         s_arg (sub, "--max-messages=%" PRIu64, max_messages);
         s_arg (sub, "--ready-delay=%" PRIu64, ready_delay);
@@ -280,14 +282,14 @@ s_run (demo_t *self)
 }
 
 int
-demo_main (const config_t *cfg, const char *argv0)
+demo_main (const config_t *cfg)
 {
     demo_t self = {.cfg = cfg, .count = cfg->subscribers + 2};
     ssize_t size = readlink ("/proc/self/exe", self.exe, sizeof self.exe - 1);
     if (size > 0)
         self.exe[size] = 0;
     else
-        snprintf (self.exe, sizeof self.exe, "%s", argv0);
+        snprintf (self.exe, sizeof self.exe, "%s", cfg->program);
     self.children = calloc (self.count, sizeof (child_t));
     if (!self.children) {
         log_error ("out of memory");

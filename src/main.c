@@ -5,6 +5,7 @@
 #include "herald.h"
 #include "log.h"
 #include "roles.h"
+#include "signals.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -25,37 +26,18 @@ main (int argc, char *argv[])
         return HERALD_EXIT_OK;
     }
     if (result == CONFIG_BAD) {
-        fprintf (stderr, "herald: %s\n", error);
+        fprintf (stderr, "%s\n", error);
         return HERALD_EXIT_USAGE;
     }
+    const role_info_t *role = roles_of (cfg.role);
     //  The story goes to stdout a line at a time, so that the lines of
     //  several processes sharing it interleave in the order they happen.
     setvbuf (stdout, NULL, _IOLBF, 0);
-    log_init (config_role_name (cfg.role), cfg.verbose);
+    log_init (role->name, cfg.verbose);
     herald_catch_signals ();
-
-    if (cfg.role == ROLE_DEMO)
-        return demo_main (&cfg, argv[0]);  //  forks: must not touch czmq
-
-    //  czmq would install its own SIGINT/SIGTERM handlers; ours decide.
-    zsys_handler_set (NULL);
-    int rc;
-    switch (cfg.role) {
-    case ROLE_HUB:
-        rc = hub_main (&cfg);
-        break;
-    case ROLE_PUB:
-        rc = publisher_main (&cfg);
-        break;
-    case ROLE_SUB:
-        rc = subscriber_main (&cfg);
-        break;
-    case ROLE_KEYGEN:
-        rc = keygen_main (&cfg);
-        break;
-    default:
-        rc = stats_main (&cfg);
-        break;
-    }
-    return rc;
+    //  czmq would install its own SIGINT/SIGTERM handlers; ours decide. A
+    //  role that forks must not touch czmq at all.
+    if (role->zeromq)
+        zsys_handler_set (NULL);
+    return role->main (&cfg);
 }

@@ -1,24 +1,19 @@
 /*  publisher.c - role: the publisher.
 
-    Connects a PUB socket to the hub's frontend and a REQ socket to its
-    control endpoint, then:
-    1. proves its path: sends probes on a reserved topic until the hub says
-       one arrived. A PUB socket drops messages silently until the hub's
-       subscription has reached it; after the first probe gets through,
-       nothing later is dropped for that reason, because the hub never
-       unsubscribes;
-    2. waits, if asked, until the hub counts enough subscribers;
-    3. for each event, asks the hub how many subscribers the topic has,
-       says so, and publishes the event;
-    4. publishes TERMINATE, and proves once more that everything has reached
-       the hub before it exits 0. The proof holds for one connection: if
-       the connection to the hub dropped meanwhile (the hub restarted, or
-       cut us off), events sent around the drop may be lost, and the
-       publisher says so and exits 65 instead. */
+    Connects a PUB socket to the hub's frontend and a control client
+    (client.c) to its control endpoint, then follows the publisher's
+    procedure of docs/protocol.md: prove the path, wait for the
+    subscribers if asked, say the count and publish each event, publish
+    TERMINATE, prove the path again. If the connection to the hub dropped
+    meanwhile, events sent around the drop may be lost: it says so and
+    exits 65 (docs/guarantees.md). */
 
+#include "client.h"
 #include "herald.h"
 #include "log.h"
+#include "monitor.h"
 #include "roles.h"
+#include "signals.h"
 #include "sock.h"
 #include "wire.h"
 
@@ -32,14 +27,12 @@
 
 typedef struct {
     const config_t *cfg;
-    zsock_t *pub;       //  PUB, to the hub's frontend
-    zsock_t *control;   //  REQ, to the hub's control endpoint
-    zsock_t *monitor;   //  PAIR: the PUB's connection drops
-    uint64_t id;        //  this run's publisher id
-    uint64_t sequence;  //  last sequence number sent
-    uint64_t proofs;    //  probes proven so far; makes each nonce new
-    char nonce[40];     //  the probe being proven
-    uint8_t *message;   //  the event being sent
+    zsock_t *pub;        //  PUB, to the hub's frontend
+    client_t *control;   //  to the hub's control endpoint
+    monitor_t *monitor;  //  the PUB's connection drops
+    uint64_t id;         //  this run's publisher id
+    uint64_t sequence;   //  last sequence number sent
+    uint8_t *message;    //  the event being sent
     size_t message_max;
 } publisher_t;
 
@@ -65,29 +58,12 @@ s_send (publisher_t *self, const char *topic, uint64_t sequence, const char *tex
     return 0;
 }
 
-static void
-s_send_probe (void *argument)
+//  How many times the PUB's connection has dropped so far.
+static uint64_t
+s_drops (publisher_t *self)
 {
-    publisher_t *self = argument;
-    s_send (self, HERALD_PROBE_TOPIC, 0, self->nonce, 0);
-}
-
-//  Reply frames are [status][value]. Returns the value if status is OK
-//  (caller frees), else NULL after logging why.
-static char *
-s_reply_value (zmsg_t **reply_p, const char *what)
-{
-    if (!*reply_p)
-        return NULL;
-    char *status = zmsg_popstr (*reply_p);
-    char *value = zmsg_popstr (*reply_p);
-    zmsg_destroy (reply_p);
-    if (!status || !value || !streq (status, "OK")) {
-        log_error ("%s: hub answered %s %s", what, status ? status : "nothing", value ? value : "");
-        zstr_free (&value);
-    }
-    zstr_free (&status);
-    return value;
+    monitor_read (self->monitor);
+    return monitor_counts (self->monitor)->closed;
 }
 
 //  Send probes until the hub confirms one: then every message this socket
@@ -95,39 +71,10 @@ s_reply_value (zmsg_t **reply_p, const char *what)
 static int
 s_prove_path (publisher_t *self, const char *when)
 {
-    snprintf (self->nonce, sizeof self->nonce, "%016" PRIx64 "-%" PRIu64, self->id, ++self->proofs);
-    char timeout[24];
-    snprintf (timeout, sizeof timeout, "%" PRIu64, self->cfg->wait_timeout_ms);
-    s_send_probe (self);
-    zmsg_t *reply =
-        sock_call (self->control, self->cfg->control,
-                   (int64_t) self->cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS,
-                   HERALD_PROBE_RESEND_MS, s_send_probe, self, "PROBE", self->nonce, timeout, NULL);
-    if (!reply)
-        return -1;  //  no answer at all: sock_call said so
-    char *status = zmsg_popstr (reply);
-    int rc = status && streq (status, "OK") ? 0 : -1;
-    if (rc)
-        log_error ("no probe reached the hub at %s within %s ms (%s)", self->cfg->frontend, timeout,
-                   when);
-    else
-        log_debug ("path to the hub proven (%s)", when);
-    zstr_free (&status);
-    zmsg_destroy (&reply);
-    return rc;
-}
-
-//  Ask the hub how many subscribers the topic has; -1 if it cannot say.
-static int64_t
-s_count (publisher_t *self)
-{
-    zmsg_t *reply = sock_call (self->control, self->cfg->control, HERALD_CONTROL_TIMEOUT_MS, 0,
-                               NULL, NULL, "COUNT", self->cfg->topic, NULL);
-    char *value = s_reply_value (&reply, "counting subscribers");
-    uint64_t count;
-    int rc = value ? wire_parse_u64 (value, strlen (value), 0, INT64_MAX, &count) : -1;
-    zstr_free (&value);
-    return rc ? -1 : (int64_t) count;
+    if (client_prove_publisher (self->control, zsock_resolve (self->pub), self->cfg->frontend))
+        return -1;
+    log_debug ("path to the hub proven (%s)", when);
+    return 0;
 }
 
 //  Block until the hub counts at least wait_subscribers for the topic.
@@ -135,38 +82,14 @@ static int
 s_wait_subscribers (publisher_t *self)
 {
     const config_t *cfg = self->cfg;
-    char least[24], timeout[24];
-    snprintf (least, sizeof least, "%" PRIu64, cfg->wait_subscribers);
-    snprintf (timeout, sizeof timeout, "%" PRIu64, cfg->wait_timeout_ms);
-    log_debug ("waiting for %s subscribers to '%s'", least, cfg->topic);
-    zmsg_t *reply = sock_call (
-        self->control, cfg->control, (int64_t) cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS, 0,
-        NULL, NULL, "WAIT", cfg->topic, least, "18446744073709551615", timeout, NULL);
-    if (!reply)
-        return -1;
-    char *status = zmsg_popstr (reply);
-    char *value = zmsg_popstr (reply);
-    int rc = status && streq (status, "OK") ? 0 : -1;
-    if (rc)
-        log_error ("the hub counted %s of %s subscribers to '%s' within %s ms", value ? value : "?",
-                   least, cfg->topic, timeout);
-    zstr_free (&status);
-    zstr_free (&value);
-    zmsg_destroy (&reply);
-    return rc;
-}
-
-//  How many times the PUB's connection has dropped since last asked.
-static uint64_t
-s_drops (publisher_t *self)
-{
-    uint64_t drops = 0;
-    while (zsock_events (self->monitor) & ZMQ_POLLIN) {
-        zmsg_t *event = zmsg_recv (self->monitor);
-        zmsg_destroy (&event);
-        drops++;
-    }
-    return drops;
+    log_debug ("waiting for %" PRIu64 " subscribers to '%s'", cfg->wait_subscribers, cfg->topic);
+    uint64_t count;
+    int rc = client_wait (self->control, cfg->topic, cfg->wait_subscribers, UINT64_MAX, &count);
+    if (rc == 1)
+        log_error ("the hub counted %" PRIu64 " of %" PRIu64 " subscribers to '%s' in %" PRIu64
+                   " ms",
+                   count, cfg->wait_subscribers, cfg->topic, cfg->wait_timeout_ms);
+    return rc ? -1 : 0;
 }
 
 //  Returns 0 when every event has reached the hub, -1 on failure, -2 if
@@ -177,15 +100,15 @@ s_run (publisher_t *self)
     const config_t *cfg = self->cfg;
     if (s_prove_path (self, "before the first event"))
         return -1;
-    s_drops (self);  //  only drops from here on can lose events
+    uint64_t drops_before = s_drops (self);  //  only drops from here on can lose events
     if (cfg->wait_subscribers && s_wait_subscribers (self))
         return -1;
     for (uint64_t event = 1; event <= cfg->events && !herald_signal; event++) {
         if (cfg->count) {
-            int64_t count = s_count (self);
-            if (count < 0)
+            uint64_t count;
+            if (client_count (self->control, cfg->topic, &count))
                 return -1;
-            printf ("Publisher has %" PRId64 " subscribers\n", count);
+            printf ("Publisher has %" PRIu64 " subscribers\n", count);
         }
         char payload[PAYLOAD_MAX];
         snprintf (payload, sizeof payload, "THIS IS EVENT-%" PRIu64, event);
@@ -202,7 +125,7 @@ s_run (publisher_t *self)
     //  that all of it has reached the hub, if it went by one connection.
     if (s_prove_path (self, "after the last event"))
         return -1;
-    uint64_t drops = s_drops (self);
+    uint64_t drops = s_drops (self) - drops_before;
     if (drops) {
         log_error ("the connection to the hub at %s dropped %" PRIu64 " time%s while publishing: "
                    "events sent around %s may not have reached it",
@@ -230,10 +153,10 @@ publisher_main (const config_t *cfg)
         free (self.message);
         return HERALD_EXIT_CONFIG;
     }
-    self.pub = sock_new (ZMQ_PUB, cfg->frontend, false,
-                         &(sock_options_t){.curve = &curve, .hwm = cfg->hwm}, "publisher");
-    self.control = sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){.curve = &curve},
-                             "control client");
+    self.pub =
+        sock_new (ZMQ_PUB, cfg->frontend, false,
+                  &(sock_options_t){.curve = &curve, .hwm = sock_hwm (cfg->hwm)}, "publisher");
+    self.control = client_new (cfg->control, &curve, cfg->wait_timeout_ms);
     int rc = HERALD_EXIT_UNAVAILABLE;
     if (self.pub && self.control) {
         //  Never drop at our own socket: if the queue to the hub is full,
@@ -241,20 +164,16 @@ publisher_main (const config_t *cfg)
         zsock_set_xpub_nodrop (self.pub, 1);
         zsock_set_sndtimeo (self.pub, HERALD_SEND_TIMEOUT_MS);
         log_debug ("publisher %016" PRIx64 " to %s", self.id, cfg->frontend);
-        if (zmq_socket_monitor (zsock_resolve (self.pub), "inproc://herald-publisher",
-                                ZMQ_EVENT_DISCONNECTED)
-            == 0)
-            self.monitor = sock_new (ZMQ_PAIR, "inproc://herald-publisher", false,
-                                     &(sock_options_t){0}, "monitor");
+        self.monitor = monitor_new (zsock_resolve (self.pub), "publisher", ZMQ_EVENT_DISCONNECTED);
         int result = self.monitor ? s_run (&self) : -1;
         rc = result == 0     ? HERALD_EXIT_OK
              : result == -2  ? HERALD_EXIT_DATAERR
              : herald_signal ? herald_signal_exit_code ()
                              : HERALD_EXIT_UNAVAILABLE;
     }
-    zsock_destroy (&self.monitor);
+    monitor_destroy (&self.monitor);
     zsock_destroy (&self.pub);
-    zsock_destroy (&self.control);
+    client_destroy (&self.control);
     sock_curve_destroy (&curve);
     free (self.message);
     return rc;

@@ -2,9 +2,13 @@
 
     usage: herald_selftest [-v] [MODULE ...]   (no module: all of them) */
 
+#include "client.h"
 #include "config.h"
+#include "control.h"
 #include "herald.h"
+#include "monitor.h"
 #include "subtable.h"
+#include "text.h"
 #include "topics.h"
 #include "wire.h"
 
@@ -14,10 +18,9 @@ static const struct {
     const char *name;
     void (*test) (bool verbose);
 } s_tests[] = {
-    {"wire", wire_test},
-    {"subtable", subtable_test},
-    {"topics", topics_test},
-    {"config", config_test},
+    {"text", text_test},       {"wire", wire_test},     {"subtable", subtable_test},
+    {"topics", topics_test},   {"config", config_test}, {"monitor", monitor_test},
+    {"control", control_test}, {"client", client_test},
 };
 
 int

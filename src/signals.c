@@ -8,6 +8,7 @@
     which is what a process on its way out wants. */
 
 #include "herald.h"
+#include "signals.h"
 
 #include <czmq.h>
 #include <fcntl.h>
@@ -52,10 +53,10 @@ herald_signal_exit_code (void)
     return herald_signal == SIGINT ? HERALD_EXIT_SIGINT : HERALD_EXIT_SIGTERM;
 }
 
-zmq_pollitem_t
-herald_signal_item (void)
+int
+herald_signal_fd (void)
 {
-    return (zmq_pollitem_t){NULL, s_wake[0], ZMQ_POLLIN, 0};
+    return s_wake[0];
 }
 
 void

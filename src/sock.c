@@ -1,10 +1,8 @@
-/*  sock.c - herald's sockets and control calls; see sock.h. */
+/*  sock.c - herald's sockets; see sock.h. */
 
 #include "sock.h"
 #include "herald.h"
 #include "log.h"
-
-#include <stdarg.h>
 
 int
 sock_set_heartbeat (void *handle, int interval_ms, bool watch)
@@ -27,8 +25,9 @@ sock_new (int type, const char *endpoint, bool bind, const sock_options_t *optio
     }
     //  Options that shape connections must be set before bind or connect.
     if (options->hwm) {
-        zsock_set_sndhwm (sock, (int) options->hwm);
-        zsock_set_rcvhwm (sock, (int) options->hwm);
+        int hwm = options->hwm == SOCK_HWM_NONE ? 0 : (int) options->hwm;
+        zsock_set_sndhwm (sock, hwm);
+        zsock_set_rcvhwm (sock, hwm);
     }
     zsock_set_linger (sock, 0);
     if (options->max_frame)
@@ -89,39 +88,8 @@ sock_curve_destroy (sock_curve_t *curve)
     zcert_destroy (&curve->cert);
 }
 
-zmsg_t *
-sock_call (zsock_t *client, const char *endpoint, int64_t timeout_ms, int tick_ms,
-           sock_tick_fn *tick, void *argument, const char *verb, ...)
+int64_t
+sock_hwm (uint64_t hwm)
 {
-    zmsg_t *request = zmsg_new ();
-    va_list args;
-    va_start (args, verb);
-    for (const char *frame = verb; frame; frame = va_arg (args, const char *))
-        zmsg_addstr (request, frame);
-    va_end (args);
-    if (zmsg_send (&request, client) == -1) {
-        log_error ("cannot send %s to the hub at %s: %s", verb, endpoint,
-                   zmq_strerror (zmq_errno ()));
-        zmsg_destroy (&request);
-        return NULL;
-    }
-    int64_t deadline = zclock_mono () + timeout_ms;
-    zmq_pollitem_t items[] = {{zsock_resolve (client), 0, ZMQ_POLLIN, 0}, herald_signal_item ()};
-    while (!herald_signal) {
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0)
-            break;
-        long wait = tick && tick_ms < left ? tick_ms : (long) left;
-        int rc = zmq_poll (items, 2, wait);
-        if (rc == -1 && zmq_errno () != EINTR)
-            break;
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
-            return zmsg_recv (client);
-        if (tick && rc == 0)
-            tick (argument);
-    }
-    if (!herald_signal)
-        log_error ("no reply to %s from the hub at %s within %lld ms", verb, endpoint,
-                   (long long) timeout_ms);
-    return NULL;
+    return hwm ? (int64_t) hwm : SOCK_HWM_NONE;
 }

@@ -1,5 +1,5 @@
-/*  sock.h - the one place where herald's sockets are made, and where a
-    client asks the hub's control endpoint something. */
+/*  sock.h - the one place where herald's sockets are made: type, options,
+    CURVE keys, bind or connect, and the error line when that fails. */
 
 #ifndef HERALD_SOCK_H_INCLUDED
 #define HERALD_SOCK_H_INCLUDED
@@ -23,10 +23,14 @@ int sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve);
 //  Free the keys; safe to call twice.
 void sock_curve_destroy (sock_curve_t *curve);
 
+//  A high-water mark of none: libzmq queues without limit.
+#define SOCK_HWM_NONE (-1)
+
 //  Options of a socket; zero means libzmq's default, or none.
 typedef struct {
     const sock_curve_t *curve;  //  CURVE keys, or NULL
-    uint64_t hwm;               //  send and receive high-water marks, in messages
+    int64_t hwm;                //  send and receive high-water marks, in messages;
+                                //  SOCK_HWM_NONE: no limit
     int64_t max_frame;          //  largest frame accepted, bytes; a peer over it is dropped
     int heartbeat_ms;           //  ZMTP ping interval
     bool heartbeat_watch;       //  drop a peer silent for 3 pings (else: only ping)
@@ -43,14 +47,7 @@ int sock_set_heartbeat (void *handle, int interval_ms, bool watch);
 zsock_t *sock_new (int type, const char *endpoint, bool bind, const sock_options_t *options,
                    const char *what);
 
-//  Called by sock_call every tick_ms while it waits.
-typedef void (sock_tick_fn) (void *argument);
-
-//  Send a request (one string per frame, NULL-terminated list) on a REQ
-//  socket and wait up to timeout_ms for the reply, calling tick (if not
-//  NULL) every tick_ms meanwhile. Returns the reply, owned by the caller,
-//  or NULL on timeout or signal (logged, with endpoint naming the hub).
-zmsg_t *sock_call (zsock_t *client, const char *endpoint, int64_t timeout_ms, int tick_ms,
-                   sock_tick_fn *tick, void *argument, const char *verb, ...);
+//  The high-water mark an --hwm value asks for (0: none).
+int64_t sock_hwm (uint64_t hwm);
 
 #endif

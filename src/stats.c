@@ -4,13 +4,41 @@
     --topic, prints that topic's subscriber count; with --expect N as well,
     first waits until the count equals N (exit 69 at --wait-timeout). */
 
+#include "client.h"
 #include "herald.h"
 #include "log.h"
 #include "roles.h"
-#include "sock.h"
+#include "signals.h"
 
 #include <czmq.h>
 #include <inttypes.h>
+
+//  Ask what the settings say; print the answer. Returns 0, or -1 (logged).
+static int
+s_ask (const config_t *cfg, client_t *client)
+{
+    uint64_t count;
+    if (cfg->expect_given) {
+        int rc = client_wait (client, cfg->topic, cfg->expect, cfg->expect, &count);
+        if (rc == 1)
+            log_error ("'%s' has %" PRIu64 " subscribers, not %" PRIu64 ", after %" PRIu64 " ms",
+                       cfg->topic, count, cfg->expect, cfg->wait_timeout_ms);
+        if (rc)
+            return -1;
+    } else if (cfg->topic_given) {
+        if (client_count (client, cfg->topic, &count))
+            return -1;
+    } else {
+        char *json;
+        if (client_stats (client, &json))
+            return -1;
+        printf ("%s\n", json);
+        zstr_free (&json);
+        return 0;
+    }
+    printf ("%" PRIu64 "\n", count);
+    return 0;
+}
 
 int
 stats_main (const config_t *cfg)
@@ -18,44 +46,13 @@ stats_main (const config_t *cfg)
     sock_curve_t curve;
     if (sock_curve_load (cfg, false, &curve))
         return HERALD_EXIT_CONFIG;
-    zsock_t *client = sock_new (ZMQ_REQ, cfg->control, false, &(sock_options_t){.curve = &curve},
-                                "control client");
-    if (!client) {
-        sock_curve_destroy (&curve);
-        return HERALD_EXIT_UNAVAILABLE;
-    }
-    char expect[24], timeout[24];
-    snprintf (expect, sizeof expect, "%" PRIu64, cfg->expect);
-    snprintf (timeout, sizeof timeout, "%" PRIu64, cfg->wait_timeout_ms);
-    zmsg_t *reply;
-    if (cfg->expect_given)
-        reply = sock_call (client, cfg->control,
-                           (int64_t) cfg->wait_timeout_ms + HERALD_CONTROL_TIMEOUT_MS, 0, NULL,
-                           NULL, "WAIT", cfg->topic, expect, expect, timeout, NULL);
-    else if (cfg->topic_given)
-        reply = sock_call (client, cfg->control, (int64_t) cfg->wait_timeout_ms, 0, NULL, NULL,
-                           "COUNT", cfg->topic, NULL);
-    else
-        reply = sock_call (client, cfg->control, (int64_t) cfg->wait_timeout_ms, 0, NULL, NULL,
-                           "STATS", NULL);
+    client_t *client = client_new (cfg->control, &curve, cfg->wait_timeout_ms);
     int rc = HERALD_EXIT_UNAVAILABLE;
-    if (reply) {
-        char *status = zmsg_popstr (reply);
-        char *value = zmsg_popstr (reply);
-        if (status && value && streq (status, "OK")) {
-            printf ("%s\n", value);
-            rc = HERALD_EXIT_OK;
-        } else if (status && value && streq (status, "TIMEOUT"))
-            log_error ("'%s' has %s subscribers, not %s, after %s ms", cfg->topic, value, expect,
-                       timeout);
-        else
-            log_error ("the hub answered %s %s", status ? status : "nothing", value ? value : "");
-        zstr_free (&status);
-        zstr_free (&value);
-        zmsg_destroy (&reply);
-    } else if (herald_signal)
+    if (client && s_ask (cfg, client) == 0)
+        rc = HERALD_EXIT_OK;
+    else if (herald_signal)
         rc = herald_signal_exit_code ();
-    zsock_destroy (&client);
+    client_destroy (&client);
     sock_curve_destroy (&curve);
     return rc;
 }

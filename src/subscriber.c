@@ -1,14 +1,17 @@
 /*  subscriber.c - role: a subscriber.
 
     Connects a SUB socket to the hub's backend, subscribes to its topic and
-    to TERMINATE, waits its ready delay (events queue meanwhile), then tells
-    the story of each message it reads. It follows each publisher's sequence
+    to TERMINATE, proves the hub has counted it (client.c), waits its ready
+    delay (events queue meanwhile), then tells the story of each message it
+    reads. It follows each publisher's sequence
     numbers and reports any gap. It leaves after max-messages, on TERMINATE,
     on a signal, or when nothing arrives for its idle timeout. */
 
+#include "client.h"
 #include "herald.h"
 #include "log.h"
 #include "roles.h"
+#include "signals.h"
 #include "sock.h"
 #include "wire.h"
 
@@ -128,20 +131,26 @@ done:
 }
 
 static int
-s_run (subscriber_t *self)
+s_run (subscriber_t *self, client_t *control)
 {
     const config_t *cfg = self->cfg;
-    //  Subscribed and connected already: events queue while we wait.
+    //  Subscribed already: events queue while we wait to be counted, and
+    //  for the ready delay.
     int64_t ready_at = zclock_mono () + (int64_t) cfg->ready_delay_ms;
+    if (client_prove_subscriber (control, zsock_resolve (self->sub)))
+        return herald_signal ? herald_signal_exit_code () : HERALD_EXIT_UNAVAILABLE;
+    log_debug ("%s is counted by the hub", self->name);
     herald_pause_until (ready_at);
     if (herald_signal)
         return herald_signal_exit_code ();
     printf ("%s is ready now to read\n", self->name);
 
-    zmq_pollitem_t items[] = {{zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0}, herald_signal_item ()};
+    zmq_pollitem_t items[] = {{zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0},
+                              {NULL, herald_signal_fd (), ZMQ_POLLIN, 0}};
+    long idle = cfg->idle_timeout_ms ? (long) cfg->idle_timeout_ms : -1;
     while (!herald_signal) {
         int64_t polled = zclock_mono ();
-        int rc = zmq_poll (items, 2, (long) cfg->idle_timeout_ms);
+        int rc = zmq_poll (items, 2, idle);
         if (rc == -1 && zmq_errno () == EINTR)
             continue;
         if (rc == -1) {
@@ -196,20 +205,22 @@ subscriber_main (const config_t *cfg)
         return HERALD_EXIT_CONFIG;
     }
     int rc = HERALD_EXIT_UNAVAILABLE;
-    self->sub =
-        sock_new (ZMQ_SUB, cfg->backend, false,
-                  &(sock_options_t){
-                      .curve = &curve, .hwm = cfg->hwm, .heartbeat_ms = (int) cfg->heartbeat_ms},
-                  "subscriber");
-    if (self->sub) {
+    self->sub = sock_new (ZMQ_SUB, cfg->backend, false,
+                          &(sock_options_t){.curve = &curve,
+                                            .hwm = sock_hwm (cfg->hwm),
+                                            .heartbeat_ms = (int) cfg->heartbeat_ms},
+                          "subscriber");
+    client_t *control = self->sub ? client_new (cfg->control, &curve, cfg->wait_timeout_ms) : NULL;
+    if (control) {
         zsock_set_subscribe (self->sub, cfg->topic);
         zsock_set_subscribe (self->sub, HERALD_TERMINATE);
-        rc = s_run (self);
+        rc = s_run (self, control);
         log_line (self->lost ? 'W' : 'D', "%s read %" PRIu64 " messages, lost %" PRIu64, self->name,
                   self->received, self->lost);
         if (rc == HERALD_EXIT_OK && self->lost)
             rc = HERALD_EXIT_DATAERR;  //  done, but not whole: say so in the exit code too
     }
+    client_destroy (&control);
     zsock_destroy (&self->sub);
     sock_curve_destroy (&curve);
     free (self);

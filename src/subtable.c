@@ -6,6 +6,7 @@
 
 #include "subtable.h"
 #include "herald.h"
+#include "text.h"
 #include "wire.h"
 
 #include <assert.h>
@@ -128,7 +129,7 @@ subtable_json (subtable_t *self, FILE *out)
         entry_t *entry = &self->entries[index];
         if (index)
             fputc (',', out);
-        wire_json_string (out, entry->prefix, entry->size);
+        text_json_string (out, entry->prefix, entry->size);
         fprintf (out, ":%llu", (unsigned long long) entry->count);
     }
     fputc ('}', out);

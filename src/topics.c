@@ -6,6 +6,7 @@
 
 #include "topics.h"
 #include "herald.h"
+#include "text.h"
 #include "wire.h"
 
 #include <assert.h>
@@ -133,7 +134,7 @@ topics_json (topics_t *self, FILE *out)
         if (!first)
             fputc (',', out);
         first = false;
-        wire_json_string (out, slot->name, slot->size);
+        text_json_string (out, slot->name, slot->size);
         fprintf (out, ":{\"in\":%llu,\"out\":%llu}", (unsigned long long) slot->counters.in,
                  (unsigned long long) slot->counters.out);
     }

@@ -2,6 +2,7 @@
 
 #include "wire.h"
 #include "herald.h"
+#include "text.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -83,27 +84,6 @@ wire_topic_is_reserved (const void *topic, size_t size)
     return size >= length && memcmp (topic, HERALD_RESERVED_PREFIX, length) == 0;
 }
 
-int
-wire_parse_u64 (const void *text, size_t size, uint64_t min, uint64_t max, uint64_t *value)
-{
-    const uint8_t *digits = text;
-    if (size == 0 || size > 20)
-        return -1;
-    uint64_t result = 0;
-    for (size_t index = 0; index < size; index++) {
-        if (digits[index] < '0' || digits[index] > '9')
-            return -1;
-        unsigned digit = digits[index] - '0';
-        if (result > (UINT64_MAX - digit) / 10)
-            return -1;
-        result = result * 10 + digit;
-    }
-    if (result < min || result > max)
-        return -1;
-    *value = result;
-    return 0;
-}
-
 static bool
 s_frame_is (const uint8_t *data, size_t size, const char *word)
 {
@@ -156,9 +136,9 @@ wire_request_parse (size_t frames, const uint8_t *const data[], const size_t siz
         request->topic = data[1];
         request->topic_size = sizes[1];
         if (request->verb == WIRE_WAIT
-            && (wire_parse_u64 (data[2], sizes[2], 0, UINT64_MAX, &request->min)
-                || wire_parse_u64 (data[3], sizes[3], request->min, UINT64_MAX, &request->max)
-                || wire_parse_u64 (data[4], sizes[4], 0, day_ms, &request->timeout_ms))) {
+            && (text_parse_u64 (data[2], sizes[2], 0, UINT64_MAX, &request->min)
+                || text_parse_u64 (data[3], sizes[3], request->min, UINT64_MAX, &request->max)
+                || text_parse_u64 (data[4], sizes[4], 0, day_ms, &request->timeout_ms))) {
             snprintf (error, error_size, "usage: %s (min <= max, timeout <= 1 day)",
                       verbs[match].usage);
             return -1;
@@ -167,7 +147,7 @@ wire_request_parse (size_t frames, const uint8_t *const data[], const size_t siz
     case WIRE_PROBE:
         request->nonce = data[1];
         request->nonce_size = sizes[1];
-        if (sizes[1] == 0 || wire_parse_u64 (data[2], sizes[2], 0, day_ms, &request->timeout_ms)) {
+        if (sizes[1] == 0 || text_parse_u64 (data[2], sizes[2], 0, day_ms, &request->timeout_ms)) {
             snprintf (error, error_size, "usage: %s (timeout <= 1 day)", verbs[match].usage);
             return -1;
         }
@@ -176,23 +156,6 @@ wire_request_parse (size_t frames, const uint8_t *const data[], const size_t siz
         break;
     }
     return 0;
-}
-
-void
-wire_json_string (FILE *out, const void *data, size_t size)
-{
-    const uint8_t *bytes = data;
-    fputc ('"', out);
-    for (size_t index = 0; index < size; index++) {
-        uint8_t byte = bytes[index];
-        if (byte == '"' || byte == '\\')
-            fprintf (out, "\\%c", byte);
-        else if (byte < 0x20 || byte >= 0x7f)
-            fprintf (out, "\\u%04x", byte);
-        else
-            fputc (byte, out);
-    }
-    fputc ('"', out);
 }
 
 //  --------------------------------------------------------------------------
@@ -272,16 +235,6 @@ wire_test (bool verbose)
     assert (!wire_topic_is_reserved ("$heral", 6));
     assert (!wire_topic_is_reserved ("event", 5));
 
-    uint64_t value;
-    assert (wire_parse_u64 ("18446744073709551615", 20, 0, UINT64_MAX, &value) == 0);
-    assert (value == UINT64_MAX);
-    assert (wire_parse_u64 ("18446744073709551616", 20, 0, UINT64_MAX, &value) == -1);
-    assert (wire_parse_u64 ("12", 2, 0, 11, &value) == -1);
-    assert (wire_parse_u64 ("12", 2, 13, 20, &value) == -1);
-    assert (wire_parse_u64 ("1 ", 2, 0, 10, &value) == -1);
-    assert (wire_parse_u64 ("-1", 2, 0, 10, &value) == -1);
-    assert (wire_parse_u64 ("", 0, 0, 10, &value) == -1);
-
     wire_request_t request;
     assert (s_parse (&request, "PING", NULL) == 0 && request.verb == WIRE_PING);
     assert (s_parse (&request, "COUNT", "event", NULL) == 0 && request.verb == WIRE_COUNT);
@@ -298,12 +251,4 @@ wire_test (bool verbose)
     assert (s_parse (&request, "count", "event", NULL) == -1);
     assert (s_parse (&request, "", NULL) == -1);
     assert (s_parse (&request, NULL) == -1);
-
-    char *text = NULL;
-    size_t length = 0;
-    FILE *out = open_memstream (&text, &length);
-    wire_json_string (out, "a\"b\\c\n\x01\xff", 8);
-    fclose (out);
-    assert (streq (text, "\"a\\\"b\\\\c\\u000a\\u0001\\u00ff\""));
-    free (text);
 }

@@ -84,18 +84,10 @@ int wire_event_decode (const void *message, size_t size, wire_event_t *event);
 //  True if the topic is one of the hub's own ($herald...).
 bool wire_topic_is_reserved (const void *topic, size_t size);
 
-//  Parse size bytes of decimal digits (no sign, no spaces) into value,
-//  within min..max. Returns 0, or -1 on anything else.
-int wire_parse_u64 (const void *text, size_t size, uint64_t min, uint64_t max, uint64_t *value);
-
 //  Parse a control request given as frames. Returns 0, or -1 with a
 //  one-line reason in error.
 int wire_request_parse (size_t frames, const uint8_t *const data[], const size_t sizes[],
                         wire_request_t *request, char *error, size_t error_size);
-
-//  Write bytes as a JSON string literal, escaping what JSON requires and
-//  any byte that is not printable ASCII.
-void wire_json_string (FILE *out, const void *data, size_t size);
 
 //  Self test.
 void wire_test (bool verbose);

@@ -11,7 +11,7 @@
 #   - malformed control requests: an ERROR reply, and the hub lives on.
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$HERALD_CTL" ] || fail "set HERALD_CTL to the herald_ctl test tool"
+[ -x "$CTL" ] || fail "set CTL to the herald_ctl test tool"
 
 # exits CODE CULPRIT COMMAND...: COMMAND exits CODE with one stderr line
 # that contains CULPRIT; a usage error (64) prints nothing on stdout.
@@ -24,6 +24,10 @@ exits() {
     [ "$(wc -l <"$TMP/exits.err")" -eq 1 ] || fail "'$*' wrote: $(cat "$TMP/exits.err")"
     grep -qF -- "$culprit" "$TMP/exits.err" || fail "'$*' did not name $culprit: $(cat "$TMP/exits.err")"
     [ "$expected" -ne 64 ] || [ ! -s "$TMP/exits.out" ] || fail "'$*' printed on stdout"
+    # Every usage error has one shape: "herald ROLE: ..." ("herald: ..."
+    # before the role is known).
+    [ "$expected" -ne 64 ] || grep -qE '^herald( [a-z]+)?: ' "$TMP/exits.err" \
+        || fail "'$*' wrote an error of another shape: $(cat "$TMP/exits.err")"
 }
 
 exits 64 "missing role" "$HERALD"
@@ -35,7 +39,14 @@ for role in hub pub sub demo stats; do
 done
 exits 64 "--events: 'abc'" "$HERALD" pub --events abc
 exits 64 "--events needs a value" "$HERALD" pub --events
-exits 64 "--wait-timeout: '0'" "$HERALD" pub --wait-timeout 0
+exits 64 "--wait-timeout: '-5'" "$HERALD" pub --wait-timeout -5
+exits 64 "--max-message-size: '0'" "$HERALD" hub --max-message-size 0
+# A typo in a variable is not ignored in silence, whatever the role.
+exits 64 "herald sub: unknown variable HERALD_WAIT_SUBSCRIBER (did you mean HERALD_WAIT_SUBSCRIBERS?)" \
+    env HERALD_WAIT_SUBSCRIBER=2 "$HERALD" sub
+exits 64 "herald pub: unknown option '--wait-subscriber' (did you mean --wait-subscribers?)" \
+    "$HERALD" pub --wait-subscriber 2
+exits 64 "herald sub: --events is an option of pub or demo, not of sub" "$HERALD" sub --events 3
 exits 64 "HERALD_EVENTS: '-3'" env HERALD_EVENTS=-3 "$HERALD" pub
 exits 64 "HERALD_BACKEND" env HERALD_BACKEND=nowhere "$HERALD" sub
 exits 64 "--frontend: '5559'" "$HERALD" hub --frontend 5559
@@ -52,11 +63,24 @@ HERALD_EVENTS=abc "$HERALD" sub --help >/dev/null || fail "sub read HERALD_EVENT
 # Unavailable: exit 69, one line that says what.
 start_hub
 exits 69 "cannot bind frontend to $FRONTEND_BIND" "$HERALD" hub --frontend "$FRONTEND_BIND"
-exits 69 "no reply to STATS" "$HERALD" stats --control "tcp://127.0.0.1:$((PORT_BASE + 5))" \
-    --wait-timeout 300
+exits 69 "no hub at tcp://127.0.0.1:$((PORT_BASE + 5)): nothing accepted a connection" \
+    "$HERALD" stats --control "tcp://127.0.0.1:$((PORT_BASE + 5))" --wait-timeout 300
+# A client whose hub is not there says so within a second, then waits its
+# time, then names the cause; a subscriber never claims to be ready.
+for role in stats sub; do
+    code=0
+    "$HERALD" $role --control "tcp://127.0.0.1:$((PORT_BASE + 5))" --wait-timeout 1500 \
+        >"$TMP/nohub.out" 2>"$TMP/nohub.err" || code=$?
+    [ $code -eq 69 ] || fail "$role without a hub exited $code, expected 69"
+    [ ! -s "$TMP/nohub.out" ] || fail "$role without a hub printed: $(cat "$TMP/nohub.out")"
+    grep -q "W $role.* waiting for the hub at tcp://127.0.0.1:$((PORT_BASE + 5)) (is herald hub running?)" \
+        "$TMP/nohub.err" || fail "$role did not say it waits: $(cat "$TMP/nohub.err")"
+    grep -q "E $role.* no hub at tcp://127.0.0.1:$((PORT_BASE + 5)): nothing accepted" "$TMP/nohub.err" \
+        || fail "$role did not name the cause: $(cat "$TMP/nohub.err")"
+done
 exits 69 "counted 0 of 1 subscribers" "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" \
     --wait-subscribers 1 --wait-timeout 300
-exits 69 "heard nothing for 300 ms" "$HERALD" sub --backend "$BACKEND" --idle-timeout 300
+exits 69 "heard nothing for 300 ms" "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --idle-timeout 300
 exits 69 "has 0 subscribers, not 2" "$HERALD" stats --control "$CONTROL" --topic event \
     --expect 2 --wait-timeout 200
 
@@ -65,7 +89,7 @@ exits 69 "has 0 subscribers, not 2" "$HERALD" stats --control "$CONTROL" --topic
 # forwards on (the raw garbage further down can reach it as messages too,
 # and is dropped the same way). herald_ctl proves with a probe that the hub has taken them.
 zeros='\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01'
-"$HERALD_CTL" "$CONTROL" --timeout 10000 --publish "$FRONTEND" \
+"$CTL" "$CONTROL" --timeout 10000 --publish "$FRONTEND" \
     event --then \
     event "H\x01$zeros" --then \
     'event\x00H\x02' --then \
@@ -76,7 +100,7 @@ zeros='\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01'
 grep -q "^OK$" "$TMP/ctl.out" || fail "herald_ctl --publish got: $(cat "$TMP/ctl.out")"
 [ "$(stats_field invalid)" -eq 7 ] || fail "the hub counted $(stats_field invalid) of 7 bad events"
 [ "$(stats_field in)" -eq 0 ] || fail "the hub forwarded a bad event"
-start s3 "$HERALD" sub --backend "$BACKEND" --name s3 --idle-timeout 10000
+start s3 "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name s3 --idle-timeout 10000
 start p3 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 2 --interval 0 \
     --wait-subscribers 1 --wait-timeout 10000
 finish p3 0
@@ -98,7 +122,7 @@ done
 exec 7<>/dev/tcp/127.0.0.1/$PORT_BASE
 exec 8<>/dev/tcp/127.0.0.1/$((PORT_BASE + 1))
 exec 9<>/dev/tcp/127.0.0.1/$((PORT_BASE + 2))
-start s "$HERALD" sub --backend "$BACKEND" --name s --idle-timeout 10000
+start s "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name s --idle-timeout 10000
 start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 5 --interval 0 \
     --wait-subscribers 1 --wait-timeout 10000
 finish p 0
@@ -108,7 +132,7 @@ exec 7>&- 8>&- 9>&-
 
 # Malformed control requests: an ERROR reply, then business as usual.
 error_reply() {
-    "$HERALD_CTL" "$CONTROL" "$@" >"$TMP/ctl.out" || fail "no reply to: $*"
+    "$CTL" "$CONTROL" "$@" >"$TMP/ctl.out" || fail "no reply to: $*"
     grep -q "^ERROR$" "$TMP/ctl.out" || fail "'$*' got: $(cat "$TMP/ctl.out")"
 }
 error_reply FOO
@@ -122,19 +146,19 @@ error_reply "$(printf '\001\002\377')"
 error_reply a b c d e f g h i
 error_reply --dealer ""
 error_reply --dealer STATS extra
-"$HERALD_CTL" "$CONTROL" --dealer COUNT event | grep -q "^OK$" || fail "DEALER COUNT"
+"$CTL" "$CONTROL" --dealer COUNT event | grep -q "^OK$" || fail "DEALER COUNT"
 # Past the size limit libzmq drops the connection: no reply, no harm.
-if "$HERALD_CTL" "$CONTROL" --timeout 500 PING --big 100000 >/dev/null 2>&1; then
+if "$CTL" "$CONTROL" --timeout 500 PING --big 100000 >/dev/null 2>&1; then
     fail "a 100 kB request got a reply"
 fi
-"$HERALD_CTL" "$CONTROL" PING | grep -q "^OK$" || fail "the hub stopped answering"
+"$CTL" "$CONTROL" PING | grep -q "^OK$" || fail "the hub stopped answering"
 [ "$(stats_field errors)" -ge 11 ] || fail "the hub did not count the bad requests"
 # A client that never reads its replies: the hub's queue to it is bounded
 # (it drops the rest), and it goes on answering everyone else.
-"$HERALD_CTL" "$CONTROL" --unread 100000 STATS >"$TMP/ctl.out" 2>&1 \
+"$CTL" "$CONTROL" --unread 100000 STATS >"$TMP/ctl.out" 2>&1 \
     || fail "no answer while a client left 100000 replies unread: $(cat "$TMP/ctl.out")"
 grep -q "^OK$" "$TMP/ctl.out" || fail "STATS beside a deaf client got: $(cat "$TMP/ctl.out")"
-"$HERALD_CTL" "$CONTROL" PING | grep -q "^OK$" || fail "the hub stopped answering after a deaf client"
+"$CTL" "$CONTROL" PING | grep -q "^OK$" || fail "the hub stopped answering after a deaf client"
 
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
@@ -142,7 +166,7 @@ finish hub 0 5
 # A frame over --max-message-size drops only the peer that sent it: that
 # publisher cannot prove its events arrived (65), the others go on.
 start_hub --max-message-size 2000
-start s "$HERALD" sub --backend "$BACKEND" --name s --idle-timeout 10000
+start s "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name s --idle-timeout 10000
 expect_count event 1
 start big "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3 --interval 0 \
     --size 5000 --no-count --no-terminate

@@ -125,7 +125,7 @@ story() {
         >"$TMP/$run-hub.stats" || fail "the $run hub did not answer on $CONTROL"
     grep -q "\"pid\":$(pid_of "$run-hub")," "$TMP/$run-hub.stats" \
         || fail "another hub answers on $CONTROL: $(cat "$TMP/$run-hub.stats")"
-    start "$run-sub" "$HERALD" sub --backend "$BACKEND" --name "$run-sub" --topic "$TOPIC" \
+    start "$run-sub" "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name "$run-sub" --topic "$TOPIC" \
         --idle-timeout 10000 "${client_keys[@]}"
     start "$run-pub" "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --topic "$TOPIC" \
         --events "$EVENTS" --interval 0 --wait-subscribers 1 "${client_keys[@]}"

@@ -38,7 +38,7 @@ else
     skip "neither docker-compose nor 'docker compose' is installed (docker/engine.sh install)"
 fi
 # The compose file reads these; nothing else from the caller's environment.
-export HERALD_IMAGE=$IMAGE SUBSCRIBERS
+export IMAGE=$IMAGE SUBSCRIBERS
 unset COMPOSE_FILE COMPOSE_PROJECT_NAME COMPOSE_PROFILES
 compose() {
     "${COMPOSE[@]}" --project-name "$PROJECT" --file "$COMPOSE_YML" "$@"

@@ -9,12 +9,12 @@ start_hub
 expect_count event 0
 
 for name in a1 a2 a3; do
-    start $name "$HERALD" sub --backend "$BACKEND" --name $name --idle-timeout 30000
+    start $name "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name $name --idle-timeout 30000
 done
 expect_count event 3
 expect_count TERMINATE 3
 
-start d "$HERALD" sub --backend "$BACKEND" --name d --max-messages 2 --idle-timeout 30000
+start d "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name d --max-messages 2 --idle-timeout 30000
 expect_count event 4
 
 # A subscriber killed outright drops out too: libzmq unsubscribes for it

@@ -11,11 +11,11 @@
       --publish   send the frames as messages to FRONTEND ("--then" starts
                   the next message; \xHH in a frame is that byte), then
                   prove with a probe, as a publisher does, that the hub has
-                  taken all of them; print the PROBE reply
+                  taken all of them; print OK
     Exit 0 with a reply, 69 without one within the timeout (default 2000). */
 
+#include "client.h"
 #include "herald.h"
-#include "wire.h"
 
 #include <ctype.h>
 #include <czmq.h>
@@ -41,19 +41,16 @@ s_frame (const char *text)
     return frame;
 }
 
-//  --publish: the messages, then probes until the hub says one arrived.
-//  Messages on one connection arrive in order, so by then the hub has taken
-//  every message sent before the probe.
+//  --publish: the messages, then probes until the hub says one arrived
+//  (client.c). Messages on one connection arrive in order, so by then the
+//  hub has taken every message sent before the probe.
 static int
 s_publish (const char *control, const char *frontend, int timeout, int count, char *frames[])
 {
     zsock_t *pub = zsock_new (ZMQ_XPUB);
-    zsock_t *client = zsock_new (ZMQ_REQ);
-    if (!pub || !client || zsock_connect (pub, "%s", frontend)
-        || zsock_connect (client, "%s", control)) {
-        fprintf (stderr, "herald_ctl: cannot connect to %s and %s\n", frontend, control);
+    if (!pub || zsock_connect (pub, "%s", frontend)) {
+        fprintf (stderr, "herald_ctl: cannot connect to %s\n", frontend);
         zsock_destroy (&pub);
-        zsock_destroy (&client);
         return 64;
     }
     //  Once the hub's subscription has arrived, nothing is dropped.
@@ -71,36 +68,17 @@ s_publish (const char *control, const char *frontend, int timeout, int count, ch
     }
     zmsg_destroy (&message);
 
-    char nonce[32], wait[16];
-    snprintf (nonce, sizeof nonce, "ctl-%d", (int) getpid ());
-    snprintf (wait, sizeof wait, "%d", timeout);
-    uint8_t probe[sizeof HERALD_PROBE_TOPIC + WIRE_HEADER_SIZE + sizeof nonce];
-    size_t size = wire_event_encode (probe, sizeof probe, HERALD_PROBE_TOPIC,
-                                     strlen (HERALD_PROBE_TOPIC), 0, 0, nonce, strlen (nonce));
-    zmsg_t *reply = NULL;
-    if (subscribed && zstr_sendx (client, "PROBE", nonce, wait, NULL) == 0) {
-        //  The probe may reach the hub before the request: repeat it.
-        zmq_pollitem_t item = {zsock_resolve (client), 0, ZMQ_POLLIN, 0};
-        int64_t deadline = zclock_mono () + timeout;
-        while (zclock_mono () < deadline && zmq_poll (&item, 1, 0) == 0) {
-            zmq_send (zsock_resolve (pub), probe, size, 0);
-            zmq_poll (&item, 1, HERALD_PROBE_RESEND_MS);
-        }
-        if (item.revents & ZMQ_POLLIN)
-            reply = zmsg_recv (client);
-    }
-    for (char *frame = reply ? zmsg_popstr (reply) : NULL; frame; frame = zmsg_popstr (reply)) {
-        printf ("%s\n", frame);
-        free (frame);
-    }
-    if (!reply)
-        fprintf (stderr, "herald_ctl: %s within %d ms\n",
-                 subscribed ? "no probe reached the hub" : "no subscription from the hub", timeout);
-    int rc = reply ? 0 : 69;
-    zmsg_destroy (&reply);
+    //  The hub has taken every message once a probe sent after them arrives.
+    client_t *client =
+        subscribed ? client_new (control, &(sock_curve_t){0}, (uint64_t) timeout) : NULL;
+    bool proven = client && client_prove_publisher (client, zsock_resolve (pub), frontend) == 0;
+    client_destroy (&client);
+    if (proven)
+        printf ("OK\n");
+    else if (!subscribed)
+        fprintf (stderr, "herald_ctl: no subscription from the hub within %d ms\n", timeout);
     zsock_destroy (&pub);
-    zsock_destroy (&client);
-    return rc;
+    return proven ? 0 : 69;
 }
 
 int

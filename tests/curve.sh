@@ -45,9 +45,11 @@ code=0
 "$HERALD" stats --control "$CONTROL" --wait-timeout 500 2>/dev/null || code=$?
 [ $code -eq 69 ] || fail "stats without a key exited $code, expected 69"
 
-start alice as alice sub --backend "$BACKEND" --name alice --idle-timeout 10000
-start mallory-sub as mallory sub --backend "$BACKEND" --name mallory --idle-timeout 3000
-start plain-sub "$HERALD" sub --backend "$BACKEND" --name plain --idle-timeout 3000
+start alice as alice sub --backend "$BACKEND" --control "$CONTROL" --name alice --idle-timeout 10000
+start mallory-sub as mallory sub --backend "$BACKEND" --control "$CONTROL" --name mallory \
+    --wait-timeout 2000
+start plain-sub "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name plain \
+    --wait-timeout 2000
 count_as_alice 1
 code=0
 as mallory pub --frontend "$FRONTEND" --control "$CONTROL" --events 1 --wait-timeout 500 \
@@ -61,9 +63,11 @@ finish alice 0
 check_story alice 5
 finish mallory-sub 69
 finish plain-sub 69
-[ ! -s "$TMP/mallory-sub.out" ] || grep -qv "is ready now to read" "$TMP/mallory-sub.out" \
-    && fail "mallory read something: $(cat "$TMP/mallory-sub.out")"
-[ "$(grep -c "got message" "$TMP/plain-sub.out")" -eq 0 ] || fail "a client without a key read"
+# Never counted, so never ready, and never a message.
+[ ! -s "$TMP/mallory-sub.out" ] || fail "mallory read something: $(cat "$TMP/mallory-sub.out")"
+[ ! -s "$TMP/plain-sub.out" ] || fail "a client without a key read: $(cat "$TMP/plain-sub.out")"
+grep -q "refused the handshake" "$TMP/mallory-sub.err" \
+    || fail "mallory's subscriber did not say why: $(cat "$TMP/mallory-sub.err")"
 printf 'Publisher has 1 subscribers\n%.0s' 1 2 3 4 5 | cmp -s - "$TMP/alice-pub.out" \
     || fail "alice's publisher counted: $(cat "$TMP/alice-pub.out")"
 

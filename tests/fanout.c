@@ -25,6 +25,7 @@
 
 #include "herald.h"
 #include "sock.h"
+#include "text.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -259,7 +260,7 @@ s_parse (int argc, char *argv[], options_t *options)
             options->topic = value;
         else if (!number)
             return s_usage ("unknown option");
-        else if (wire_parse_u64 (value, strlen (value), 0, INT32_MAX, number))
+        else if (text_parse_u64 (value, strlen (value), 0, INT32_MAX, number))
             return s_usage ("a number from 0 to 2147483647 is needed");
     }
     if (options->expect == UINT64_MAX)

@@ -18,11 +18,11 @@
 HEARTBEAT=${FAULTS_HEARTBEAT:-500}
 start_hub --heartbeat "$HEARTBEAT"
 for name in s1 s2; do
-    start $name "$HERALD" sub --backend "$BACKEND" --name $name --idle-timeout 30000
+    start $name "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name $name --idle-timeout 30000
 done
 # s3 is stopped for longer than its idle timeout: woken up, it must wait
 # again rather than take the time it was stopped for silence.
-start s3 "$HERALD" sub --backend "$BACKEND" --name s3 --idle-timeout 1000
+start s3 "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name s3 --idle-timeout 1000
 expect_count event 3
 
 # Stopped: pings go unanswered, the hub drops the connection.
@@ -65,7 +65,7 @@ for name in s1 s2; do
 done
 expect_count event 0
 
-start s4 "$HERALD" sub --backend "$BACKEND" --name s4 --idle-timeout 30000
+start s4 "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name s4 --idle-timeout 30000
 expect_count event 1
 start pub4 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 10000 --interval 1 \
     --no-count --no-terminate --wait-subscribers 1
@@ -92,7 +92,7 @@ kill -TERM "$(pid_of hub)"
 finish hub 0 5
 
 start_hub --heartbeat "$HEARTBEAT" --hwm 1000
-start late "$HERALD" sub --backend "$BACKEND" --name late --hwm 1000 \
+start late "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name late --hwm 1000 \
     --ready-delay $((HEARTBEAT * 8)) --idle-timeout 30000
 expect_count event 1
 start pub5 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3000 --interval 0 \
@@ -100,7 +100,7 @@ start pub5 "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 30
 finish pub5 0 60
 # While it waits to read, the count must not fall: the hub answers as soon
 # as it does, or says TIMEOUT with the count once late starts reading.
-"$HERALD_CTL" "$CONTROL" --timeout $((HEARTBEAT * 10)) WAIT event 0 0 $((HEARTBEAT * 8)) \
+"$CTL" "$CONTROL" --timeout $((HEARTBEAT * 10)) WAIT event 0 0 $((HEARTBEAT * 8)) \
     >"$TMP/wait.out" || fail "the hub did not answer WAIT"
 [ "$(head -n 1 "$TMP/wait.out")" = TIMEOUT ] \
     || fail "late left the count while it waited to read: $(tr '\n' ' ' <"$TMP/wait.out")"

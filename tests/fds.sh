@@ -16,7 +16,7 @@ start hub sh -c 'ulimit -n "$1" && shift && exec "$@"' limit "$LIMIT" \
     || fail "the hub did not answer on $CONTROL"
 grep -q "up to $LIMIT file descriptors" "$TMP/hub.err" || fail "the hub did not log its limit of $LIMIT"
 for index in 1 2 3 4; do
-    start "s$index" "$HERALD" sub --backend "$BACKEND" --name "s$index" --idle-timeout 30000
+    start "s$index" "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name "s$index" --idle-timeout 30000
 done
 expect_count event 4 5000
 # The publisher connects now, and publishes for about 4 s.
@@ -25,7 +25,7 @@ start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events "$EVE
 timeout 20 tail -n +1 -f --pid="$(pid_of p)" "$TMP/p.out" | grep -q -m1 "^Publisher has" \
     || fail "the publisher did not start: $(tail -n 2 "$TMP/p.err")"
 for index in $(seq 1 "$EXTRA"); do
-    start "x$index" "$HERALD" sub --backend "$BACKEND" --name "x$index" --idle-timeout 60000
+    start "x$index" "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name "x$index" --idle-timeout 60000
 done
 timeout 20 tail -n +1 -f --pid="$(pid_of hub)" "$TMP/hub.err" | grep -q -m1 "cannot accept" \
     || fail "the hub did not log running out of descriptors"

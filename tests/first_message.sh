@@ -13,7 +13,7 @@ round=1
 while [ $round -le $ROUNDS ]; do
     start "pub-$round" "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" \
         --events 1 --interval 0 --wait-subscribers 1 --wait-timeout 10000
-    start "sub-$round" "$HERALD" sub --backend "$BACKEND" --name "sub-$round" \
+    start "sub-$round" "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name "sub-$round" \
         --idle-timeout 10000
     start_hub
     finish "pub-$round" 0

@@ -9,8 +9,8 @@
 set -eu
 
 HERALD=${HERALD:?set HERALD to the herald binary}
-HERALD_CTL=${HERALD_CTL:-}
-HERALD_FANOUT=${HERALD_FANOUT:-}
+CTL=${CTL:-}
+FANOUT=${FANOUT:-}
 PORT_BASE=${PORT_BASE:?set PORT_BASE to the first of 3 free ports}
 TEST=$(basename "$0" .sh)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/herald-$TEST.XXXXXX")
@@ -24,7 +24,7 @@ CONTROL="tcp://127.0.0.1:$((PORT_BASE + 2))"
 
 # Nothing from the caller's environment may change what a test runs.
 for variable in $(env | sed -n 's/^\(HERALD_[A-Z_]*\)=.*/\1/p'); do
-    case $variable in HERALD_CTL | HERALD_FANOUT) ;; *) unset "$variable" ;; esac
+    unset "$variable"
 done
 
 STARTED=""      # names of processes started, in order

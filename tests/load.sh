@@ -16,7 +16,7 @@ SUBSCRIBERS=${LOAD_SUBSCRIBERS:-200}
 EVENTS=${LOAD_EVENTS:-100000}
 LIMIT=450           # seconds the publisher and the fanout may take at most
 
-[ -x "$HERALD_FANOUT" ] || fail "set HERALD_FANOUT to the herald_fanout test tool"
+[ -x "$FANOUT" ] || fail "set FANOUT to the herald_fanout test tool"
 
 # summary_printed: the fanout has read everything it will read. It prints
 # its summary before it closes its sockets.
@@ -31,7 +31,7 @@ summary_printed() {
 watch_count() {
     seconds=0
     while :; do
-        reply=$("$HERALD_CTL" "$CONTROL" --timeout 5000 WAIT event 0 $((SUBSCRIBERS - 1)) 1000) \
+        reply=$("$CTL" "$CONTROL" --timeout 5000 WAIT event 0 $((SUBSCRIBERS - 1)) 1000) \
             || fail "the hub did not answer WAIT"
         reply=$(echo $reply)  # one line: status and count
         case $reply in
@@ -47,7 +47,7 @@ watch_count() {
 }
 
 start_hub
-start fanout "$HERALD_FANOUT" --backend "$BACKEND" --sockets "$SUBSCRIBERS" --expect "$EVENTS" \
+start fanout "$FANOUT" --backend "$BACKEND" --sockets "$SUBSCRIBERS" --expect "$EVENTS" \
     --timeout $((LIMIT * 1000))
 expect_count event "$SUBSCRIBERS" 30000
 expect_count TERMINATE "$SUBSCRIBERS"

@@ -22,9 +22,9 @@ fi
 start hub $VALGRIND "$HERALD" hub --frontend "$FRONTEND_BIND" --backend "$BACKEND_BIND" \
     --control "$CONTROL_BIND"
 "$HERALD" stats --control "$CONTROL" --wait-timeout 30000 >/dev/null || fail "no stats"
-"$HERALD_CTL" "$CONTROL" WAIT event 1 1 50 >/dev/null || fail "no WAIT reply"
-"$HERALD_CTL" "$CONTROL" BOGUS >/dev/null || fail "no reply to BOGUS"
-start s "$HERALD" sub --backend "$BACKEND" --name s --idle-timeout 30000
+"$CTL" "$CONTROL" WAIT event 1 1 50 >/dev/null || fail "no WAIT reply"
+"$CTL" "$CONTROL" BOGUS >/dev/null || fail "no reply to BOGUS"
+start s "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name s --idle-timeout 30000
 start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 2 --interval 0 \
     --wait-subscribers 1
 finish p 0 60

@@ -24,7 +24,7 @@ start burner-2 nice -n 19 sh -c 'while :; do :; done'
 start_subscribers() {
     i=1
     while [ $i -le $SUBSCRIBERS ]; do
-        start "r$round-s$i" "$HERALD" sub --backend "$BACKEND" --name "S$i" --idle-timeout 30000
+        start "r$round-s$i" "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name "S$i" --idle-timeout 30000
         i=$((i + 1))
     done
 }

@@ -15,9 +15,9 @@ SIZE=10000
 note "--drop-slow (the default): $EVENTS events of $SIZE bytes, one subscriber reading one per 4 ms"
 start_hub --hwm 1000
 for name in f1 f2; do
-    start "$name" "$HERALD" sub --backend "$BACKEND" --name "$name" --idle-timeout 60000
+    start "$name" "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name "$name" --idle-timeout 60000
 done
-start slow "$HERALD" sub --backend "$BACKEND" --name slow --delay 4 --hwm 1000 \
+start slow "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name slow --delay 4 --hwm 1000 \
     --idle-timeout 600000
 expect_count event 3 5000
 start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events "$EVENTS" \
@@ -54,9 +54,9 @@ BLOCKED=$((EVENTS * 2 / 5))
 note "--no-drop-slow: $BLOCKED events, everyone waits for the slow one, nothing is lost"
 start_hub --hwm 1000 --no-drop-slow
 for name in f1 f2; do
-    start "$name" "$HERALD" sub --backend "$BACKEND" --name "$name" --idle-timeout 60000
+    start "$name" "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name "$name" --idle-timeout 60000
 done
-start slow "$HERALD" sub --backend "$BACKEND" --name slow --delay 4 --hwm 1000 \
+start slow "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name slow --delay 4 --hwm 1000 \
     --idle-timeout 60000
 expect_count event 3 5000
 start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events "$BLOCKED" \

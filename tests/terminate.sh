@@ -18,9 +18,9 @@ no_process_on_ports() {
 # TERMINATE ends the run, the hub's too.
 start_hub --exit-on-terminate
 for name in s1 s2; do
-    start $name "$HERALD" sub --backend "$BACKEND" --name $name
+    start $name "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name $name
 done
-start s3 "$HERALD" sub --backend "$BACKEND" --name s3 --max-messages 1
+start s3 "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name s3 --max-messages 1
 start pub "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3 \
     --interval 0 --wait-subscribers 3
 for name in pub s1 s2 s3 hub; do
@@ -32,7 +32,7 @@ grep -q "TERMINATE passed" "$TMP/hub.err" || fail "the hub did not say why it ex
 # A subscriber that does not leave: the hub exits at its drain timeout
 # anyway, and the subscriber still reads everything queued for it.
 start_hub --exit-on-terminate --drain-timeout 300
-start late "$HERALD" sub --backend "$BACKEND" --name late --ready-delay 1500
+start late "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name late --ready-delay 1500
 start pub "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 2 \
     --interval 0 --wait-subscribers 1
 finish pub 0
@@ -44,7 +44,7 @@ check_story late 2
 
 # Signals: a clean exit within a second, with the documented code.
 start_hub
-start waiting "$HERALD" sub --backend "$BACKEND" --name waiting
+start waiting "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name waiting
 start waiter "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --wait-subscribers 5
 start watcher "$HERALD" stats --control "$CONTROL" --topic event --expect 7
 expect_count event 1

@@ -1,0 +1,393 @@
+/*  client.c - the control protocol's client; see client.h, and
+    docs/protocol.md for the protocol. */
+
+#include "client.h"
+#include "control.h"
+#include "herald.h"
+#include "log.h"
+#include "monitor.h"
+#include "signals.h"
+#include "text.h"
+#include "wire.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <stdarg.h>
+#include <sys/random.h>
+
+//  A probe's nonce: 128 random bits in hex, never derived from anything
+//  that travels on the wire.
+#define NONCE_SIZE 33
+
+//  What a wait that has no limit asks the hub for at a time: the longest
+//  the protocol allows. The client asks again when it expires.
+#define DAY_MS 86400000
+
+//  Called every HERALD_PROBE_RESEND_MS while a call waits.
+typedef void (tick_fn) (client_t *self);
+
+struct _client_t {
+    char endpoint[CONFIG_TEXT_MAX];
+    uint64_t timeout_ms;  //  0: no limit
+    zsock_t *req;         //  REQ, to the hub's control endpoint
+    monitor_t *monitor;   //  its connection
+    bool waiting_said;    //  "waiting for the hub" has been logged
+    char nonce[NONCE_SIZE];
+    void *data;  //  the socket being proven
+};
+
+client_t *
+client_new (const char *endpoint, const sock_curve_t *curve, uint64_t timeout_ms)
+{
+    client_t *self = calloc (1, sizeof (client_t));
+    if (!self) {
+        log_error ("out of memory");
+        return NULL;
+    }
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    self->timeout_ms = timeout_ms;
+    self->req =
+        sock_new (ZMQ_REQ, endpoint, false, &(sock_options_t){.curve = curve}, "control client");
+    if (self->req)
+        self->monitor = monitor_new (
+            zsock_resolve (self->req), "control client",
+            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    if (!self->monitor)
+        client_destroy (&self);
+    return self;
+}
+
+void
+client_destroy (client_t **self_p)
+{
+    client_t *self = *self_p;
+    if (!self)
+        return;
+    monitor_destroy (&self->monitor);
+    zsock_destroy (&self->req);
+    free (self);
+    *self_p = NULL;
+}
+
+//  No reply came: say why, as precisely as the connection's history lets.
+static void
+s_no_reply (client_t *self, const char *verb, int64_t waited_ms)
+{
+    monitor_read (self->monitor);
+    const monitor_counts_t *counts = monitor_counts (self->monitor);
+    if (counts->handshake_failures)
+        log_error ("the hub at %s refused the handshake (%llu tries in %lld ms; with CURVE: is "
+                   "this client's key allowed, and --curve-server-key the hub's?)",
+                   self->endpoint, (unsigned long long) counts->handshake_failures,
+                   (long long) waited_ms);
+    else if (!counts->opened)
+        log_error ("no hub at %s: nothing accepted a connection there in %lld ms "
+                   "(is herald hub running?)",
+                   self->endpoint, (long long) waited_ms);
+    else
+        log_error ("the hub at %s took the connection but did not answer %s in %lld ms",
+                   self->endpoint, verb, (long long) waited_ms);
+}
+
+//  Send a request (one string per frame, NULL-terminated) and wait up to
+//  limit_ms (0: no limit) for the reply, calling tick meanwhile if given.
+//  Returns the reply, owned by the caller, or NULL (logged; not on a
+//  signal).
+static zmsg_t *
+s_call (client_t *self, uint64_t limit_ms, tick_fn *tick, const char *verb, ...)
+{
+    zmsg_t *request = zmsg_new ();
+    va_list args;
+    va_start (args, verb);
+    for (const char *frame = verb; frame; frame = va_arg (args, const char *))
+        zmsg_addstr (request, frame);
+    va_end (args);
+    if (zmsg_send (&request, self->req) == -1) {
+        log_error ("cannot send %s to the hub at %s: %s", verb, self->endpoint,
+                   zmq_strerror (zmq_errno ()));
+        zmsg_destroy (&request);
+        return NULL;
+    }
+    if (tick)
+        tick (self);
+    int64_t started = zclock_mono ();
+    int64_t deadline = limit_ms ? started + (int64_t) limit_ms : INT64_MAX;
+    int64_t notice = started + HERALD_CLIENT_NOTICE_MS;
+    zmq_pollitem_t items[] = {{zsock_resolve (self->req), 0, ZMQ_POLLIN, 0},
+                              {monitor_handle (self->monitor), 0, ZMQ_POLLIN, 0},
+                              {NULL, herald_signal_fd (), ZMQ_POLLIN, 0}};
+    while (!herald_signal) {
+        int64_t now = zclock_mono ();
+        if (now >= deadline)
+            break;
+        const monitor_counts_t *counts = monitor_counts (self->monitor);
+        if (now >= notice && !self->waiting_said && counts->handshake_failures) {
+            log_warn ("the hub at %s refuses the handshake (with CURVE: is this client's key "
+                      "allowed?); still trying",
+                      self->endpoint);
+            self->waiting_said = true;
+        } else if (now >= notice && !self->waiting_said && !counts->opened) {
+            log_warn ("waiting for the hub at %s (is herald hub running?)", self->endpoint);
+            self->waiting_said = true;
+        }
+        int64_t wait = deadline - now;
+        if (tick && wait > HERALD_PROBE_RESEND_MS)
+            wait = HERALD_PROBE_RESEND_MS;
+        if (!self->waiting_said && notice > now && wait > notice - now)
+            wait = notice - now;
+        int rc = zmq_poll (items, 3, (long) wait);
+        if (rc == -1 && zmq_errno () != EINTR)
+            break;
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
+            monitor_read (self->monitor);
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+            return zmsg_recv (self->req);
+        if (tick)
+            tick (self);
+    }
+    if (!herald_signal)
+        s_no_reply (self, verb, zclock_mono () - started);
+    return NULL;
+}
+
+//  A reply is [status][value]. Returns the status as a CLIENT_* code, with
+//  the value copied into value; destroys the reply.
+enum { REPLY_OK, REPLY_TIMEOUT, REPLY_OTHER };
+static int
+s_reply (zmsg_t **reply_p, char **value)
+{
+    char *status = zmsg_popstr (*reply_p);
+    *value = zmsg_popstr (*reply_p);
+    zmsg_destroy (reply_p);
+    int code = !status || !*value          ? REPLY_OTHER
+               : streq (status, "OK")      ? REPLY_OK
+               : streq (status, "TIMEOUT") ? REPLY_TIMEOUT
+                                           : REPLY_OTHER;
+    if (code == REPLY_OTHER && status && streq (status, "ERROR"))
+        log_error ("the hub refused: %s", *value ? *value : "");
+    else if (code == REPLY_OTHER)
+        log_error ("the hub's reply makes no sense (%s)", status ? status : "no status");
+    zstr_free (&status);
+    return code;
+}
+
+//  The local deadline of a call that asks the hub to wait for request_ms:
+//  the hub is given HERALD_CONTROL_TIMEOUT_MS more to answer.
+static uint64_t
+s_patience (uint64_t request_ms)
+{
+    return request_ms + HERALD_CONTROL_TIMEOUT_MS;
+}
+
+int
+client_count (client_t *self, const char *topic, uint64_t *count)
+{
+    zmsg_t *reply = s_call (self, self->timeout_ms, NULL, "COUNT", topic, NULL);
+    char *value = NULL;
+    int rc = reply && s_reply (&reply, &value) == REPLY_OK
+                     && text_parse_u64 (value, strlen (value), 0, UINT64_MAX, count) == 0
+                 ? 0
+                 : -1;
+    zstr_free (&value);
+    return rc;
+}
+
+int
+client_stats (client_t *self, char **json)
+{
+    zmsg_t *reply = s_call (self, self->timeout_ms, NULL, "STATS", NULL);
+    *json = NULL;
+    if (reply && s_reply (&reply, json) == REPLY_OK)
+        return 0;
+    zstr_free (json);
+    return -1;
+}
+
+//  Ask verb (WAIT or PROBE) with these arguments and the timeout last,
+//  again while the hub says TIMEOUT if the client's wait has no limit.
+//  Returns a REPLY_* code with the value (caller frees), or -1.
+static int
+s_wait (client_t *self, tick_fn *tick, char **value, const char *verb, const char *first,
+        const char *second, const char *third)
+{
+    uint64_t ask_ms = self->timeout_ms ? self->timeout_ms : DAY_MS;
+    char timeout[24];
+    snprintf (timeout, sizeof timeout, "%llu", (unsigned long long) ask_ms);
+    while (true) {
+        zmsg_t *reply = third
+                            ? s_call (self, s_patience (ask_ms), tick, verb, first, second, third,
+                                      timeout, NULL)
+                            : s_call (self, s_patience (ask_ms), tick, verb, first, timeout, NULL);
+        if (!reply)
+            return -1;
+        int code = s_reply (&reply, value);
+        if (code != REPLY_TIMEOUT || self->timeout_ms)
+            return code;
+        zstr_free (value);
+    }
+}
+
+int
+client_wait (client_t *self, const char *topic, uint64_t min, uint64_t max, uint64_t *count)
+{
+    char least[24], most[24], *value = NULL;
+    snprintf (least, sizeof least, "%llu", (unsigned long long) min);
+    snprintf (most, sizeof most, "%llu", (unsigned long long) max);
+    int code = s_wait (self, NULL, &value, "WAIT", topic, least, most);
+    int rc = code == REPLY_OK ? 0 : code == REPLY_TIMEOUT ? 1 : -1;
+    if (rc >= 0 && text_parse_u64 (value, strlen (value), 0, UINT64_MAX, count)) {
+        log_error ("the hub's count makes no sense: %s", value);
+        rc = -1;
+    }
+    zstr_free (&value);
+    return rc;
+}
+
+static void
+s_new_nonce (client_t *self)
+{
+    uint8_t random[16];
+    if (getrandom (random, sizeof random, 0) != sizeof random) {
+        //  getrandom never fails for 16 bytes once the system is up; this
+        //  is only a fallback so that a nonce is never empty.
+        uint64_t mixed = (uint64_t) zclock_time () ^ (uint64_t) getpid () << 40;
+        memcpy (random, &mixed, sizeof mixed);
+        memcpy (random + 8, &self, sizeof self < 8 ? sizeof self : 8);
+    }
+    for (size_t index = 0; index < sizeof random; index++)
+        snprintf (self->nonce + 2 * index, 3, "%02x", random[index]);
+}
+
+//  A publisher's probe: an event on the probe topic carrying the nonce.
+static void
+s_send_probe (client_t *self)
+{
+    uint8_t message[sizeof HERALD_PROBE_TOPIC + WIRE_HEADER_SIZE + NONCE_SIZE];
+    size_t size =
+        wire_event_encode (message, sizeof message, HERALD_PROBE_TOPIC, strlen (HERALD_PROBE_TOPIC),
+                           0, 0, self->nonce, strlen (self->nonce));
+    assert (size);
+    //  A full queue drops the probe; the next tick sends another.
+    zmq_send (self->data, message, size, ZMQ_DONTWAIT);
+}
+
+int
+client_prove_publisher (client_t *self, void *pub, const char *frontend)
+{
+    s_new_nonce (self);
+    self->data = pub;
+    char *value = NULL;
+    int code = s_wait (self, s_send_probe, &value, "PROBE", self->nonce, NULL, NULL);
+    zstr_free (&value);
+    if (code == REPLY_TIMEOUT)
+        log_error ("the hub at %s answers, but no probe reached it from %s in %llu ms "
+                   "(is that the hub's frontend?)",
+                   self->endpoint, frontend, (unsigned long long) self->timeout_ms);
+    return code == REPLY_OK ? 0 : -1;
+}
+
+//  A subscriber's probe: a subscription to the probe topic, "/" and the
+//  nonce. libzmq sends every subscribe, repeats included, so each tick
+//  repeats it until the hub has seen one.
+static void
+s_subscribe_probe (client_t *self)
+{
+    char topic[sizeof HERALD_PROBE_TOPIC + 1 + NONCE_SIZE];
+    snprintf (topic, sizeof topic, "%s/%s", HERALD_PROBE_TOPIC, self->nonce);
+    //  Asking for ZMQ_EVENTS makes libzmq process the socket's pending
+    //  commands: after a reconnect, that is what sends its subscriptions
+    //  again, and nothing else touches the SUB while it is being proven.
+    int events;
+    size_t size = sizeof events;
+    zmq_getsockopt (self->data, ZMQ_EVENTS, &events, &size);
+    zmq_setsockopt (self->data, ZMQ_SUBSCRIBE, topic, strlen (topic));
+}
+
+int
+client_prove_subscriber (client_t *self, void *sub)
+{
+    self->data = sub;
+    //  Two probes: a SUB that connects sends the subscriptions it already
+    //  has in its own (sorted) order, so the first probe may overtake the
+    //  topics; it proves the connection is up. The second is sent after
+    //  everything before it, and the hub reads one connection's
+    //  subscriptions in order: once it has seen the second, it counts us.
+    for (int round = 0; round < 2; round++) {
+        s_new_nonce (self);
+        char *value = NULL;
+        int code = s_wait (self, s_subscribe_probe, &value, "PROBE", self->nonce, NULL, NULL);
+        zstr_free (&value);
+        if (code == REPLY_TIMEOUT)
+            log_error ("the hub at %s answers, but has not counted this subscriber in %llu ms "
+                       "(is --backend the hub's?)",
+                       self->endpoint, (unsigned long long) self->timeout_ms);
+        if (code != REPLY_OK)
+            return -1;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: a client against the real control module, run by an actor.
+
+static void
+s_test_stats (void *argument, FILE *out)
+{
+    (void) argument;
+    fprintf (out, "\"test\":1");
+}
+
+static void
+s_test_hub (zsock_t *pipe, void *argument)
+{
+    subtable_t *subscriptions = argument;
+    control_t *control = control_new ("inproc://herald-client-test", &(sock_curve_t){0},
+                                      subscriptions, s_test_stats, NULL);
+    assert (control);
+    zsock_signal (pipe, 0);
+    zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                              {control_handle (control), 0, ZMQ_POLLIN, 0}};
+    while (true) {
+        long timeout = control_expire (control, zclock_mono ());
+        if (zmq_poll (items, 2, timeout) == -1 || (items[0].revents & ZMQ_POLLIN))
+            break;  //  $TERM
+        if (items[1].revents & ZMQ_POLLIN)
+            control_read (control);
+    }
+    control_destroy (&control);
+}
+
+void
+client_test (bool verbose)
+{
+    (void) verbose;
+    //  Nothing listens: the call gives up at its deadline, having said
+    //  why.
+    client_t *client = client_new ("inproc://herald-client-test", &(sock_curve_t){0}, 50);
+    assert (client);
+    uint64_t count = 7;
+    assert (client_count (client, "event", &count) == -1 && count == 7);
+    client_destroy (&client);
+    client_destroy (&client);
+
+    subtable_t *subscriptions = subtable_new ();
+    assert (subtable_apply (subscriptions, "\1ev", 3) == 0);
+    zactor_t *hub = zactor_new (s_test_hub, subscriptions);
+    client = client_new ("inproc://herald-client-test", &(sock_curve_t){0}, 100);
+    assert (client_count (client, "event", &count) == 0 && count == 1);
+    assert (client_wait (client, "event", 1, 1, &count) == 0 && count == 1);
+    assert (client_wait (client, "event", 2, 3, &count) == 1 && count == 1);
+    char *json;
+    assert (client_stats (client, &json) == 0 && strncmp (json, "{\"test\":1,", 10) == 0);
+    zstr_free (&json);
+    //  Two probes in a row never share a nonce.
+    s_new_nonce (client);
+    char first[NONCE_SIZE];
+    memcpy (first, client->nonce, sizeof first);
+    s_new_nonce (client);
+    assert (strlen (first) == 32 && strcmp (first, client->nonce) != 0);
+    client_destroy (&client);
+    zactor_destroy (&hub);
+    subtable_destroy (&subscriptions);
+}

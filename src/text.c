@@ -1,0 +1,104 @@
+/*  text.c - numbers and JSON strings; see text.h. */
+
+#include "text.h"
+#include "herald.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+text_parse_u64 (const void *text, size_t size, uint64_t min, uint64_t max, uint64_t *value)
+{
+    const uint8_t *digits = text;
+    if (size == 0 || size > 20)
+        return -1;
+    uint64_t result = 0;
+    for (size_t index = 0; index < size; index++) {
+        if (digits[index] < '0' || digits[index] > '9')
+            return -1;
+        unsigned digit = digits[index] - '0';
+        if (result > (UINT64_MAX - digit) / 10)
+            return -1;
+        result = result * 10 + digit;
+    }
+    if (result < min || result > max)
+        return -1;
+    *value = result;
+    return 0;
+}
+
+void
+text_json_string (FILE *out, const void *data, size_t size)
+{
+    const uint8_t *bytes = data;
+    fputc ('"', out);
+    for (size_t index = 0; index < size; index++) {
+        uint8_t byte = bytes[index];
+        if (byte == '"' || byte == '\\')
+            fprintf (out, "\\%c", byte);
+        else if (byte < 0x20 || byte >= 0x7f)
+            fprintf (out, "\\u%04x", byte);
+        else
+            fputc (byte, out);
+    }
+    fputc ('"', out);
+}
+
+size_t
+text_distance (const char *a, const char *b)
+{
+    enum { LONGEST = 64 };
+    size_t length_a = strlen (a), length_b = strlen (b);
+    if (length_a > LONGEST || length_b > LONGEST)
+        return 255;
+    size_t row[LONGEST + 1];
+    for (size_t j = 0; j <= length_b; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= length_a; i++) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= length_b; j++) {
+            size_t above = row[j];
+            size_t best = diagonal + (a[i - 1] != b[j - 1]);
+            if (above + 1 < best)
+                best = above + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diagonal = above;
+        }
+    }
+    return row[length_b] < 255 ? row[length_b] : 255;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+void
+text_test (bool verbose)
+{
+    (void) verbose;
+    uint64_t value;
+    assert (text_parse_u64 ("18446744073709551615", 20, 0, UINT64_MAX, &value) == 0);
+    assert (value == UINT64_MAX);
+    assert (text_parse_u64 ("18446744073709551616", 20, 0, UINT64_MAX, &value) == -1);
+    assert (text_parse_u64 ("12", 2, 0, 11, &value) == -1);
+    assert (text_parse_u64 ("12", 2, 13, 20, &value) == -1);
+    assert (text_parse_u64 ("1 ", 2, 0, 10, &value) == -1);
+    assert (text_parse_u64 ("-1", 2, 0, 10, &value) == -1);
+    assert (text_parse_u64 ("", 0, 0, 10, &value) == -1);
+
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream (&text, &length);
+    text_json_string (out, "a\"b\\c\n\x01\xff", 8);
+    fclose (out);
+    assert (streq (text, "\"a\\\"b\\\\c\\u000a\\u0001\\u00ff\""));
+    free (text);
+
+    assert (text_distance ("WAIT_SUBSCRIBER", "WAIT_SUBSCRIBERS") == 1);
+    assert (text_distance ("hwm", "hwm") == 0);
+    assert (text_distance ("", "abc") == 3);
+    assert (text_distance ("kitten", "sitting") == 3);
+}
