@@ -52,11 +52,12 @@ fuzz:
 bench: build
 	$(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out docs $(ARGS)
 
+# Every C file, bench/ and fuzz/ included: the list is in scripts/format.sh.
 format:
-	clang-format -i src/*.c src/*.h include/*.h tests/*.c
+	@sh scripts/format.sh
 
 check-format:
-	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c
+	@sh scripts/format.sh --check
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
