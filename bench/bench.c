@@ -651,14 +651,6 @@ s_cpu_times (void)
     return times;
 }
 
-static const char *
-s_mode_name (const point_t *point)
-{
-    return point->mode == MODE_THROUGHPUT ? "throughput"
-           : point->mode == MODE_LATENCY  ? "latency"
-                                          : "ready";
-}
-
 //  Every run, systems taking turns: run 1 of every point and system, then
 //  run 2, and so on.
 static void
@@ -679,7 +671,7 @@ s_run_all (bench_t *bench, context_t *context)
                 int seconds = (int) ((bench_now_ns () - started) / 1000000000);
                 fprintf (stderr, "%s[%d/%d %d:%02d] %s %s, %d subscriber%s, run %d%s",
                          terminal ? "\r" : "", ++done, total, seconds / 60, seconds % 60,
-                         system->name, s_mode_name (what), what->subscribers,
+                         system->name, results_mode_name (what->mode), what->subscribers,
                          what->subscribers > 1 ? "s" : "", run + 1, terminal ? "\033[K" : "\n");
                 s_run (context, system, what, bench->rate, bench->batch,
                        &bench->samples[index][point][run]);
@@ -715,7 +707,7 @@ s_write_outputs (bench_t *bench, const char *out, context_t *context)
         return -1;
     }
     fprintf (stderr, "herald_bench: wrote %s\n", path);
-    return 0;
+    return results_write (bench, out);
 }
 
 static int
@@ -848,7 +840,7 @@ main (int argc, char *argv[])
     rmdir (context.directory);
     if (rc)
         return HERALD_EXIT_OSERR;
-    if (!report_all_delivered (&bench)) {
+    if (!results_all_delivered (&bench)) {
         fprintf (stderr, "herald_bench: some runs lost events or failed: see the report\n");
         return HERALD_EXIT_SOFTWARE;
     }

@@ -170,8 +170,21 @@ typedef struct {
 void report_markdown (const bench_t *bench, FILE *out);
 int report_chart (const bench_t *bench, const char *directory, const char *png, char *why,
                   size_t why_size);
-//  True if every run that ran delivered everything.
-bool report_all_delivered (const bench_t *bench);
+
+//  results.c: the samples as data, for bench/render.py. RESULTS_SAMPLES
+//  has a row per run that ran: system, mode, subscribers, messages, run
+//  (1..), then sample_t's fields; an empty cell was not measured (no hub,
+//  no latency samples, a run that did not complete). RESULTS_META has the
+//  rest of bench_t: date, machine, options, load, systems and points.
+#define RESULTS_SAMPLES "bench.csv"
+#define RESULTS_META    "bench.json"
+void results_csv (const bench_t *bench, FILE *out);
+void results_meta (const bench_t *bench, FILE *out);
+//  Write both into directory. Returns 0, or -1 after saying why.
+int results_write (const bench_t *bench, const char *directory);
+//  True if every run that ran delivered everything, in order.
+bool results_all_delivered (const bench_t *bench);
+const char *results_mode_name (bench_mode_t mode);
 
 //  bench_util.c: the sink
 int sink_init (sink_t *self, int subscribers, uint64_t expected, size_t latency_cap,

@@ -664,19 +664,6 @@ report_markdown (const bench_t *bench, FILE *out)
                   "```\n");
 }
 
-bool
-report_all_delivered (const bench_t *bench)
-{
-    for (int system = 0; system < bench->system_count; system++)
-        for (int point = 0; point < bench->point_count; point++)
-            for (int run = 0; run < bench->runs; run++) {
-                const sample_t *sample = &bench->samples[system][point][run];
-                if (sample->ran && (!sample->complete || sample->disorder))
-                    return false;
-            }
-    return true;
-}
-
 //  --------------------------------------------------------------------------
 //  The chart
 
