@@ -6,8 +6,9 @@
     backend (bench_zmq.c, bench_redis.c, bench_nats.c) connect the publisher
     and the subscribers and prove they are ready, publishes, and waits until
     every subscriber has every message or the run times out. The sink
-    (bench_util.c) counts what each subscriber received; report.c turns the
-    samples into docs/bench.md and docs/bench.png. */
+    (bench_util.c) counts what each subscriber received; results.c writes
+    the samples as data, which bench/render.py turns into docs/bench.md and
+    docs/bench.png. */
 
 #ifndef HERALD_BENCH_H_INCLUDED
 #define HERALD_BENCH_H_INCLUDED
@@ -164,12 +165,6 @@ typedef struct {
     double steal;    //  share of the CPUs the hypervisor took
     sample_t samples[BENCH_MAX_SYSTEMS][BENCH_MAX_POINTS][BENCH_MAX_RUNS];
 } bench_t;
-
-//  report.c: the Markdown report, and the chart through gnuplot. The chart
-//  returns 0, or -1 with the reason in why.
-void report_markdown (const bench_t *bench, FILE *out);
-int report_chart (const bench_t *bench, const char *directory, const char *png, char *why,
-                  size_t why_size);
 
 //  results.c: the samples as data, for bench/render.py. RESULTS_SAMPLES
 //  has a row per run that ran: system, mode, subscribers, messages, run

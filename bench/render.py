@@ -433,10 +433,12 @@ class Report:
         self.out("## Reproduce\n\n```sh\n"
                  "apt-get install redis-server libhiredis-dev nats-server libnats-dev "
                  "gnuplot-nox   # optional: the alternatives and the chart\n"
-                 "make bench                                   # writes docs/bench.md and "
-                 "docs/bench.png\n"
+                 "make bench                                   # writes docs/bench.csv and "
+                 ".json, then bench.md and .png\n"
                  "make bench ARGS=\"--runs 5 --subscribers 1,16\"   # build/bench/herald_bench "
-                 "--help for more\n```")
+                 "--help for more\n"
+                 "python3 bench/render.py docs                 # this report again from "
+                 "docs/bench.csv and docs/bench.json\n```")
 
     def markdown(self):
         for section in (self.head, self.targets, self.throughput, self.delivery, self.latency,
