@@ -454,7 +454,7 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     sample->hub_start_ms = run.hub ? (double) (listening - started) / 1e6 : NAN;
     if (run.hub)
         sample->hub_base_kb = proc_status_kb (run.hub, "VmRSS");
-    if (backend->open (&run))
+    if (backend_open (backend, &run))
         goto finish;
     int64_t ready = bench_now_ns ();
     sample->clients_ms = (double) (ready - listening) / 1e6;
@@ -493,7 +493,7 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
         sample->p999 = s_percentile_us (run.sink.latency, run.sink.latency_count, 0.999);
     }
 finish:
-    backend->close (&run);
+    backend_close (backend, &run);
     if (run.hub) {
         bool repeated;
         int status = proc_stop (run.hub, HUB_STOP_MS, &repeated);

@@ -77,11 +77,16 @@ typedef struct {
 
 struct run_s;
 
-//  A backend connects one system's clients. open () makes the subscribers
-//  and the publisher and returns once the publisher's events are sure to
-//  reach every subscriber; publish () sends one event; flush () returns once
-//  everything published has left the publisher; close () tears down.
+//  A backend connects one system's clients; bench_backend.c holds what every
+//  backend shares. Before open () the driver puts state_size zeroed bytes at
+//  run->state. open () makes the subscribers and the publisher and returns
+//  once the publisher's events are sure to reach every subscriber; publish ()
+//  sends one event; flush () returns once everything published has left the
+//  publisher; close () releases what open () made, whether open () got to
+//  the end or not, once the subscribers' reader thread (if open () started
+//  one) has stopped. The driver then frees the state.
 typedef struct {
+    size_t state_size;
     int (*open) (struct run_s *run);
     int (*publish) (struct run_s *run, const uint8_t *body, size_t size);
     int (*flush) (struct run_s *run);
@@ -99,9 +104,23 @@ typedef struct run_s {
     int port;           //  first of the ports this run may use
     pid_t hub;          //  the server process, 0 for direct
     sink_t sink;
-    void *state;      //  the backend's
-    char error[256];  //  why the run failed
+    void *state;       //  the backend's
+    pthread_t reader;  //  the backend's subscribers' thread, if any
+    bool reader_started;
+    _Atomic bool stopping;  //  the reader thread ends its loop when set
+    char error[256];        //  why the run failed
 } run_t;
+
+//  bench_backend.c: the part of every backend that is the same. Open and
+//  close one through these, never through its functions directly.
+int backend_open (const backend_t *backend, run_t *run);
+void backend_close (const backend_t *backend, run_t *run);
+//  Start the thread that reads the subscribers; it loops until
+//  run->stopping is set. Returns 0, or -1 with the run failed.
+int backend_start_reader (run_t *run, void *(*reader) (void *), void *argument);
+//  count zeroed items of size bytes, one per subscriber say, owned by the
+//  caller; NULL with the run failed if out of memory.
+void *backend_calloc (run_t *run, size_t count, size_t size);
 
 extern const backend_t bench_zmq_backend;
 #ifdef HERALD_BENCH_REDIS
