@@ -7,8 +7,8 @@
     messages are delivered by libnats' shared delivery thread, the way the
     ZeroMQ subscribers share one thread. The publisher publishes on its own
     connection, buffered for throughput, sent at once for latency. Each
-    message is the same 118 bytes the ZeroMQ systems carry in their second
-    frame.
+    message is the same 119 bytes (0x00, header, payload) that follow the
+    topic in the ZeroMQ systems' one frame.
 
     A subscriber is ready once its connection's flush has returned: the
     server has processed its SUB. The publisher's flush proves its path. */

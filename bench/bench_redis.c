@@ -5,8 +5,9 @@
     ZeroMQ systems' large queues). Each subscriber is one connection that
     SUBSCRIBEs to the event channel; they are read in one thread. The
     publisher pipelines PUBLISH commands on one non-blocking connection,
-    with at most WINDOW replies outstanding. Each message is the same 118
-    bytes the ZeroMQ systems carry in their second frame.
+    with at most WINDOW replies outstanding. Each message is the same 119
+    bytes (0x00, header, payload) that follow the topic in the ZeroMQ
+    systems' one frame.
 
     A subscriber is ready once its SUBSCRIBE is confirmed: Redis handles
     commands one at a time, so every later PUBLISH reaches it. The publisher

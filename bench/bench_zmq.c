@@ -8,9 +8,10 @@
     herald     herald's hub, started by the driver.
 
     The same one-frame message travels in all three, herald's format:
-    "event", 0x00, herald's header, payload. The publisher's PUB has ZMQ_XPUB_NODROP and every queue
-   holds BENCH_HWM messages, so nothing is dropped. The subscribers are SUB sockets in one thread
-   with their own context; the publisher runs in the driver's thread with another.
+    "event", 0x00, herald's header, payload. The publisher's PUB has
+    ZMQ_XPUB_NODROP and every queue holds BENCH_HWM messages, so nothing is
+    dropped. The subscribers are SUB sockets in one thread with their own
+    context; the publisher runs in the driver's thread with another.
 
     Readiness is proven, never slept on: herald's publisher proves its path
     with PROBE and waits until the hub's WAIT counts every subscriber, as
