@@ -48,15 +48,23 @@ fuzz:
 	        $(BUILD)-fuzz/corpus-$$target fuzz/corpus/$$target || exit 1; \
 	done
 
-# Side-by-side throughput and latency: writes docs/bench.md and docs/bench.png.
+# Side-by-side throughput and latency. herald_bench writes the samples
+# (BENCH_OUT/bench.csv, bench.json), bench/render.py the report from them
+# (bench.md, bench.png), also when some runs lost events (exit 70), so that
+# the report shows which.
+BENCH_OUT ?= docs
 bench: build
-	$(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out docs $(ARGS)
+	@sh scripts/deps.sh bench
+	@rc=0; $(BUILD)/bench/herald_bench --herald $(BUILD)/herald --out $(BENCH_OUT) $(ARGS) || rc=$$?; \
+	if [ $$rc -eq 0 ] || [ $$rc -eq 70 ]; then python3 bench/render.py $(BENCH_OUT) || exit 1; fi; \
+	exit $$rc
 
+# Every C file, bench/ and fuzz/ included: the list is in scripts/format.sh.
 format:
-	clang-format -i src/*.c src/*.h include/*.h tests/*.c
+	@sh scripts/format.sh
 
 check-format:
-	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c
+	@sh scripts/format.sh --check
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -8,8 +8,11 @@
     that noise on the machine hits them all alike. Every run starts its
     server afresh (the hub's peak memory is its own), connects the clients,
     proves they are ready, publishes and waits until every subscriber has
-    every event, or reports what was lost. The report goes to stdout and to
-    DIR/bench.md, the chart to DIR/bench.png; a progress line to stderr. */
+    every event, or reports what was lost. Every run's sample goes to stdout
+    as CSV and, with the run's context, to DIR/bench.csv and DIR/bench.json,
+    from which bench/render.py writes the report (bench.md) and the chart
+    (bench.png); a progress line goes to stderr. The exit code says whether
+    every event of every run was delivered, in order. */
 
 #include "bench.h"
 #include "herald.h"
@@ -67,10 +70,12 @@ static const char *s_usage =
     "usage: herald_bench --herald PATH [options]\n"
     "\n"
     "Measures herald's hub beside direct PUB->SUB, a zmq_proxy hub, Redis and NATS\n"
-    "(when installed) on tcp loopback, and writes DIR/bench.md and DIR/bench.png.\n"
+    "(when installed) on tcp loopback. Prints every run's sample as CSV and writes\n"
+    "it to DIR/bench.csv, with DIR/bench.json; bench/render.py DIR writes the\n"
+    "report from them (DIR/bench.md and DIR/bench.png).\n"
     "\n"
     "  --herald PATH        the herald binary whose hub is measured\n"
-    "  --out DIR            where to write bench.md and bench.png (default: docs;\n"
+    "  --out DIR            where to write bench.csv and bench.json (default: docs;\n"
     "                       with --quick, nothing is written without --out)\n"
     "  --quick              smoke run: tiny counts, 1 run; exit 0 only if every\n"
     "                       subscriber got every event\n"
@@ -449,7 +454,7 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     sample->hub_start_ms = run.hub ? (double) (listening - started) / 1e6 : NAN;
     if (run.hub)
         sample->hub_base_kb = proc_status_kb (run.hub, "VmRSS");
-    if (backend->open (&run))
+    if (backend_open (backend, &run))
         goto finish;
     int64_t ready = bench_now_ns ();
     sample->clients_ms = (double) (ready - listening) / 1e6;
@@ -488,7 +493,7 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
         sample->p999 = s_percentile_us (run.sink.latency, run.sink.latency_count, 0.999);
     }
 finish:
-    backend->close (&run);
+    backend_close (backend, &run);
     if (run.hub) {
         bool repeated;
         int status = proc_stop (run.hub, HUB_STOP_MS, &repeated);
@@ -651,14 +656,6 @@ s_cpu_times (void)
     return times;
 }
 
-static const char *
-s_mode_name (const point_t *point)
-{
-    return point->mode == MODE_THROUGHPUT ? "throughput"
-           : point->mode == MODE_LATENCY  ? "latency"
-                                          : "ready";
-}
-
 //  Every run, systems taking turns: run 1 of every point and system, then
 //  run 2, and so on.
 static void
@@ -679,7 +676,7 @@ s_run_all (bench_t *bench, context_t *context)
                 int seconds = (int) ((bench_now_ns () - started) / 1000000000);
                 fprintf (stderr, "%s[%d/%d %d:%02d] %s %s, %d subscriber%s, run %d%s",
                          terminal ? "\r" : "", ++done, total, seconds / 60, seconds % 60,
-                         system->name, s_mode_name (what), what->subscribers,
+                         system->name, results_mode_name (what->mode), what->subscribers,
                          what->subscribers > 1 ? "s" : "", run + 1, terminal ? "\033[K" : "\n");
                 s_run (context, system, what, bench->rate, bench->batch,
                        &bench->samples[index][point][run]);
@@ -688,10 +685,11 @@ s_run_all (bench_t *bench, context_t *context)
         fprintf (stderr, "\n");
 }
 
+//  The samples to stdout, and with the run's context into out if given.
 static int
-s_write_outputs (bench_t *bench, const char *out, context_t *context)
+s_write_outputs (const bench_t *bench, const char *out)
 {
-    report_markdown (bench, stdout);
+    results_csv (bench, stdout);
     fflush (stdout);
     if (!out)
         return 0;
@@ -699,23 +697,7 @@ s_write_outputs (bench_t *bench, const char *out, context_t *context)
         fprintf (stderr, "herald_bench: cannot make %s: %s\n", out, strerror (errno));
         return -1;
     }
-    char path[PATH_MAX], why[256];
-    snprintf (path, sizeof path, "%s/bench.png", out);
-    if (report_chart (bench, context->directory, path, why, sizeof why))
-        fprintf (stderr, "herald_bench: no chart: %s; %s/bench.md has the tables\n", why, out);
-    snprintf (path, sizeof path, "%s/bench.md", out);
-    FILE *file = fopen (path, "w");
-    if (!file) {
-        fprintf (stderr, "herald_bench: cannot write %s: %s\n", path, strerror (errno));
-        return -1;
-    }
-    report_markdown (bench, file);
-    if (fclose (file)) {
-        fprintf (stderr, "herald_bench: cannot write %s: %s\n", path, strerror (errno));
-        return -1;
-    }
-    fprintf (stderr, "herald_bench: wrote %s\n", path);
-    return 0;
+    return results_write (bench, out);
 }
 
 static int
@@ -844,12 +826,13 @@ main (int argc, char *argv[])
         bench.others = others > 0 ? others / total : 0;
         bench.steal = (after.steal - before.steal) / total;
     }
-    int rc = s_write_outputs (&bench, options.out, &context);
+    int rc = s_write_outputs (&bench, options.out);
     rmdir (context.directory);
     if (rc)
         return HERALD_EXIT_OSERR;
-    if (!report_all_delivered (&bench)) {
-        fprintf (stderr, "herald_bench: some runs lost events or failed: see the report\n");
+    if (!results_all_delivered (&bench)) {
+        fprintf (stderr, "herald_bench: some runs lost events or failed: see the error column "
+                         "of the samples\n");
         return HERALD_EXIT_SOFTWARE;
     }
     fprintf (stderr, "herald_bench: done in %.0f s\n", bench.elapsed);

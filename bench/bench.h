@@ -6,8 +6,9 @@
     backend (bench_zmq.c, bench_redis.c, bench_nats.c) connect the publisher
     and the subscribers and prove they are ready, publishes, and waits until
     every subscriber has every message or the run times out. The sink
-    (bench_util.c) counts what each subscriber received; report.c turns the
-    samples into docs/bench.md and docs/bench.png. */
+    (bench_util.c) counts what each subscriber received; results.c writes
+    the samples as data, which bench/render.py turns into docs/bench.md and
+    docs/bench.png. */
 
 #ifndef HERALD_BENCH_H_INCLUDED
 #define HERALD_BENCH_H_INCLUDED
@@ -76,11 +77,16 @@ typedef struct {
 
 struct run_s;
 
-//  A backend connects one system's clients. open () makes the subscribers
-//  and the publisher and returns once the publisher's events are sure to
-//  reach every subscriber; publish () sends one event; flush () returns once
-//  everything published has left the publisher; close () tears down.
+//  A backend connects one system's clients; bench_backend.c holds what every
+//  backend shares. Before open () the driver puts state_size zeroed bytes at
+//  run->state. open () makes the subscribers and the publisher and returns
+//  once the publisher's events are sure to reach every subscriber; publish ()
+//  sends one event; flush () returns once everything published has left the
+//  publisher; close () releases what open () made, whether open () got to
+//  the end or not, once the subscribers' reader thread (if open () started
+//  one) has stopped. The driver then frees the state.
 typedef struct {
+    size_t state_size;
     int (*open) (struct run_s *run);
     int (*publish) (struct run_s *run, const uint8_t *body, size_t size);
     int (*flush) (struct run_s *run);
@@ -98,9 +104,23 @@ typedef struct run_s {
     int port;           //  first of the ports this run may use
     pid_t hub;          //  the server process, 0 for direct
     sink_t sink;
-    void *state;      //  the backend's
-    char error[256];  //  why the run failed
+    void *state;       //  the backend's
+    pthread_t reader;  //  the backend's subscribers' thread, if any
+    bool reader_started;
+    _Atomic bool stopping;  //  the reader thread ends its loop when set
+    char error[256];        //  why the run failed
 } run_t;
+
+//  bench_backend.c: the part of every backend that is the same. Open and
+//  close one through these, never through its functions directly.
+int backend_open (const backend_t *backend, run_t *run);
+void backend_close (const backend_t *backend, run_t *run);
+//  Start the thread that reads the subscribers; it loops until
+//  run->stopping is set. Returns 0, or -1 with the run failed.
+int backend_start_reader (run_t *run, void *(*reader) (void *), void *argument);
+//  count zeroed items of size bytes, one per subscriber say, owned by the
+//  caller; NULL with the run failed if out of memory.
+void *backend_calloc (run_t *run, size_t count, size_t size);
 
 extern const backend_t bench_zmq_backend;
 #ifdef HERALD_BENCH_REDIS
@@ -165,13 +185,20 @@ typedef struct {
     sample_t samples[BENCH_MAX_SYSTEMS][BENCH_MAX_POINTS][BENCH_MAX_RUNS];
 } bench_t;
 
-//  report.c: the Markdown report, and the chart through gnuplot. The chart
-//  returns 0, or -1 with the reason in why.
-void report_markdown (const bench_t *bench, FILE *out);
-int report_chart (const bench_t *bench, const char *directory, const char *png, char *why,
-                  size_t why_size);
-//  True if every run that ran delivered everything.
-bool report_all_delivered (const bench_t *bench);
+//  results.c: the samples as data, for bench/render.py. RESULTS_SAMPLES
+//  has a row per run that ran: system, mode, subscribers, messages, run
+//  (1..), then sample_t's fields; an empty cell was not measured (no hub,
+//  no latency samples, a run that did not complete). RESULTS_META has the
+//  rest of bench_t: date, machine, options, load, systems and points.
+#define RESULTS_SAMPLES "bench.csv"
+#define RESULTS_META    "bench.json"
+void results_csv (const bench_t *bench, FILE *out);
+void results_meta (const bench_t *bench, FILE *out);
+//  Write both into directory. Returns 0, or -1 after saying why.
+int results_write (const bench_t *bench, const char *directory);
+//  True if every run that ran delivered everything, in order.
+bool results_all_delivered (const bench_t *bench);
+const char *results_mode_name (bench_mode_t mode);
 
 //  bench_util.c: the sink
 int sink_init (sink_t *self, int subscribers, uint64_t expected, size_t latency_cap,

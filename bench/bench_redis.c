@@ -5,8 +5,9 @@
     ZeroMQ systems' large queues). Each subscriber is one connection that
     SUBSCRIBEs to the event channel; they are read in one thread. The
     publisher pipelines PUBLISH commands on one non-blocking connection,
-    with at most WINDOW replies outstanding. Each message is the same 118
-    bytes the ZeroMQ systems carry in their second frame.
+    with at most WINDOW replies outstanding. Each message is the same 119
+    bytes (0x00, header, payload) that follow the topic in the ZeroMQ
+    systems' one frame.
 
     A subscriber is ready once its SUBSCRIBE is confirmed: Redis handles
     commands one at a time, so every later PUBLISH reaches it. The publisher
@@ -32,9 +33,6 @@ typedef struct {
     redisContext **subs;
     struct pollfd *items;
     bool *subscribed;
-    pthread_t thread;
-    bool thread_started;
-    _Atomic bool stop;
     uint64_t outstanding;  //  commands sent whose reply has not come
     bool unwritten;        //  the publisher's buffer holds commands
     uint64_t published;
@@ -68,7 +66,7 @@ s_subscribers (void *argument)
 {
     rstate_t *self = argument;
     int count = self->run->subscribers;
-    while (!atomic_load (&self->stop)) {
+    while (!atomic_load (&self->run->stopping)) {
         int rc = poll (self->items, (nfds_t) count, 100);
         if (rc == -1 && errno != EINTR)
             break;
@@ -161,21 +159,14 @@ s_connect_publisher (rstate_t *self)
 static int
 s_open (run_t *run)
 {
-    rstate_t *self = calloc (1, sizeof *self);
-    run->state = self;
-    if (!self) {
-        run_fail (run, "out of memory");
-        return -1;
-    }
+    rstate_t *self = run->state;
     self->run = run;
     int count = run->subscribers;
-    self->subs = calloc ((size_t) count, sizeof *self->subs);
-    self->items = calloc ((size_t) count, sizeof *self->items);
-    self->subscribed = calloc ((size_t) count, sizeof *self->subscribed);
-    if (!self->subs || !self->items || !self->subscribed) {
-        run_fail (run, "out of memory");
+    self->subs = backend_calloc (run, (size_t) count, sizeof *self->subs);
+    self->items = backend_calloc (run, (size_t) count, sizeof *self->items);
+    self->subscribed = backend_calloc (run, (size_t) count, sizeof *self->subscribed);
+    if (!self->subs || !self->items || !self->subscribed)
         return -1;
-    }
     for (int index = 0; index < count; index++) {
         redisContext *context = redisConnect ("127.0.0.1", run->port);
         self->subs[index] = context;
@@ -194,11 +185,8 @@ s_open (run_t *run)
             }
         self->items[index] = (struct pollfd){context->fd, POLLIN, 0};
     }
-    if (pthread_create (&self->thread, NULL, s_subscribers, self)) {
-        run_fail (run, "cannot start the subscribers' thread");
+    if (backend_start_reader (run, s_subscribers, self))
         return -1;
-    }
-    self->thread_started = true;
 
     self->pub = s_connect_publisher (self);
     if (!self->pub)
@@ -269,12 +257,6 @@ static void
 s_close (run_t *run)
 {
     rstate_t *self = run->state;
-    if (!self)
-        return;
-    if (self->thread_started) {
-        atomic_store (&self->stop, true);
-        pthread_join (self->thread, NULL);
-    }
     for (int index = 0; self->subs && index < run->subscribers; index++)
         if (self->subs[index])
             redisFree (self->subs[index]);
@@ -283,8 +265,6 @@ s_close (run_t *run)
     free (self->subs);
     free (self->items);
     free (self->subscribed);
-    free (self);
-    run->state = NULL;
 }
 
-const backend_t bench_redis_backend = {s_open, s_publish, s_flush, s_close};
+const backend_t bench_redis_backend = {sizeof (rstate_t), s_open, s_publish, s_flush, s_close};

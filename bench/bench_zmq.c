@@ -8,9 +8,10 @@
     herald     herald's hub, started by the driver.
 
     The same one-frame message travels in all three, herald's format:
-    "event", 0x00, herald's header, payload. The publisher's PUB has ZMQ_XPUB_NODROP and every queue
-   holds BENCH_HWM messages, so nothing is dropped. The subscribers are SUB sockets in one thread
-   with their own context; the publisher runs in the driver's thread with another.
+    "event", 0x00, herald's header, payload. The publisher's PUB has
+    ZMQ_XPUB_NODROP and every queue holds BENCH_HWM messages, so nothing is
+    dropped. The subscribers are SUB sockets in one thread with their own
+    context; the publisher runs in the driver's thread with another.
 
     Readiness is proven, never slept on: herald's publisher proves its path
     with PROBE and waits until the hub's WAIT counts every subscriber, as
@@ -40,9 +41,6 @@ typedef struct {
     zmq_pollitem_t *items;
     bool *warm;  //  per subscriber: has seen a warm-up message
     uint8_t message[sizeof BENCH_TOPIC + BENCH_MESSAGE_MAX];  //  topic + events
-    pthread_t thread;
-    bool thread_started;
-    _Atomic bool stop;
 } zstate_t;
 
 static void
@@ -109,7 +107,7 @@ s_subscribers (void *argument)
     int count = self->run->subscribers;
     zmq_msg_t message;
     zmq_msg_init (&message);
-    while (!atomic_load (&self->stop)) {
+    while (!atomic_load (&self->run->stopping)) {
         int rc = zmq_poll (self->items, count, 100);
         if (rc == -1) {
             if (zmq_errno () == EINTR)
@@ -278,12 +276,14 @@ s_open_subscribers (zstate_t *self)
     int count = run->subscribers;
     char endpoint[64];
     s_endpoint (endpoint, sizeof endpoint, run->kind == SYS_DIRECT ? run->port : run->port + 1);
-    self->subs = calloc ((size_t) count, sizeof *self->subs);
-    self->items = calloc ((size_t) count, sizeof *self->items);
-    self->warm = calloc ((size_t) count, sizeof *self->warm);
+    self->subs = backend_calloc (run, (size_t) count, sizeof *self->subs);
+    self->items = backend_calloc (run, (size_t) count, sizeof *self->items);
+    self->warm = backend_calloc (run, (size_t) count, sizeof *self->warm);
+    if (!self->subs || !self->items || !self->warm)
+        return -1;
     self->sub_context = zmq_ctx_new ();
-    if (!self->subs || !self->items || !self->warm || !self->sub_context) {
-        run_fail (run, "out of memory");
+    if (!self->sub_context) {
+        run_fail (run, "cannot make the subscribers' context: %s", zmq_strerror (zmq_errno ()));
         return -1;
     }
     //  A context has 1,023 sockets by default; 256 subscribers fit.
@@ -320,23 +320,13 @@ s_open_subscribers (zstate_t *self)
         }
     }
     //  From here on only the thread touches the SUB sockets.
-    if (pthread_create (&self->thread, NULL, s_subscribers, self)) {
-        run_fail (run, "cannot start the subscribers' thread");
-        return -1;
-    }
-    self->thread_started = true;
-    return 0;
+    return backend_start_reader (run, s_subscribers, self);
 }
 
 static int
 s_open (run_t *run)
 {
-    zstate_t *self = calloc (1, sizeof *self);
-    run->state = self;
-    if (!self) {
-        run_fail (run, "out of memory");
-        return -1;
-    }
+    zstate_t *self = run->state;
     self->run = run;
     //  direct: the publisher binds before the subscribers connect to it.
     if (run->kind == SYS_DIRECT && s_open_publisher (self))
@@ -380,12 +370,6 @@ static void
 s_close (run_t *run)
 {
     zstate_t *self = run->state;
-    if (!self)
-        return;
-    if (self->thread_started) {
-        atomic_store (&self->stop, true);
-        pthread_join (self->thread, NULL);
-    }
     for (int index = 0; self->subs && index < run->subscribers; index++)
         if (self->subs[index])
             zmq_close (self->subs[index]);
@@ -400,11 +384,9 @@ s_close (run_t *run)
     free (self->subs);
     free (self->items);
     free (self->warm);
-    free (self);
-    run->state = NULL;
 }
 
-const backend_t bench_zmq_backend = {s_open, s_publish, s_flush, s_close};
+const backend_t bench_zmq_backend = {sizeof (zstate_t), s_open, s_publish, s_flush, s_close};
 
 //  --------------------------------------------------------------------------
 //  The zmq_proxy hub: what a hub that just forwards gets, with the same

@@ -34,8 +34,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             __builtin_trap ();
         if (request.verb == WIRE_WAIT && request.min > request.max)
             __builtin_trap ();
-    }
-    else if (!memchr (error, 0, sizeof error))
+    } else if (!memchr (error, 0, sizeof error))
         __builtin_trap ();
     return 0;
 }

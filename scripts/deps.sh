@@ -6,6 +6,8 @@
 #   deps.sh fuzz   clang and its libFuzzer runtime, for make fuzz
 #   deps.sh test   the tools some tests need (tcpdump, for the capture test);
 #                  never fails: a test whose tool is missing skips itself
+#   deps.sh bench  python3, which renders the bench's report (make bench);
+#                  gnuplot, for the chart, stays optional as the servers do
 set -eu
 
 install() {
@@ -25,6 +27,13 @@ install() {
 if [ "${1:-}" = fuzz ]; then
     if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
         install "clang libclang-rt-14-dev" "clang with libFuzzer"
+    fi
+    exit 0
+fi
+
+if [ "${1:-}" = bench ]; then
+    if ! command -v python3 >/dev/null 2>&1; then
+        install python3 "python3, which renders the bench's report"
     fi
     exit 0
 fi
