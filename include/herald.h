@@ -14,7 +14,7 @@
 #define HERALD_VERSION "0.0.0"
 #endif
 
-//  Exit codes follow sysexits(3); the README lists them and tests check them.
+//  Exit codes follow sysexits(3); docs/operations.md lists them and tests check them.
 #define HERALD_EXIT_OK          0
 #define HERALD_EXIT_USAGE       64   //  bad option, value or environment variable
 #define HERALD_EXIT_DATAERR     65   //  events lost: pub's connection dropped, sub saw a gap
