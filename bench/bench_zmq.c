@@ -20,9 +20,8 @@
     (its subscription to the event topic went before it on the same path). */
 
 #include "bench.h"
+#include "client.h"
 #include "herald.h"
-#include "sock.h"
-#include "wire.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -36,7 +35,8 @@
 typedef struct {
     run_t *run;
     void *pub_context, *sub_context;
-    void *pub, *control;
+    void *pub;
+    client_t *control;  //  herald's control endpoint
     void **subs;
     zmq_pollitem_t *items;
     bool *warm;  //  per subscriber: has seen a warm-up message
@@ -124,90 +124,20 @@ s_subscribers (void *argument)
     return NULL;
 }
 
-//  Send a multipart message of strings.
-static int
-s_send_strings (void *socket, const char *const frames[], int count)
-{
-    for (int index = 0; index < count; index++)
-        if (zmq_send (socket, frames[index], strlen (frames[index]),
-                      index + 1 < count ? ZMQ_SNDMORE : 0)
-            == -1)
-            return -1;
-    return 0;
-}
-
-//  Send a herald probe carrying nonce on the publisher's socket.
-static void
-s_send_probe (zstate_t *self, const char *nonce)
-{
-    uint8_t message[sizeof HERALD_PROBE_TOPIC + WIRE_HEADER_SIZE + 64];
-    size_t size = wire_event_encode (message, sizeof message, HERALD_PROBE_TOPIC,
-                                     strlen (HERALD_PROBE_TOPIC), 0, 0, nonce, strlen (nonce));
-    zmq_send (self->pub, message, size, ZMQ_DONTWAIT);
-}
-
-//  Ask herald's control endpoint; while waiting, send probes carrying
-//  nonce if it is not NULL. Returns 0 if the answer's status is OK, with
-//  its value in value.
-static int
-s_ask (zstate_t *self, const char *const request[], int frames, const char *nonce, char *value,
-       size_t value_size)
-{
-    run_t *run = self->run;
-    if (s_send_strings (self->control, request, frames)) {
-        run_fail (run, "cannot send %s to herald: %s", request[0], zmq_strerror (zmq_errno ()));
-        return -1;
-    }
-    if (nonce)
-        s_send_probe (self, nonce);
-    zmq_pollitem_t item = {self->control, 0, ZMQ_POLLIN, 0};
-    int64_t deadline = bench_now_ns () + (int64_t) BENCH_READY_TIMEOUT_MS * 1000000;
-    while (bench_now_ns () < deadline) {
-        int rc = zmq_poll (&item, 1, nonce ? BENCH_RESEND_MS : 100);
-        if (rc == -1 && zmq_errno () != EINTR)
-            break;
-        if (rc == 0 && nonce)
-            s_send_probe (self, nonce);
-        if (rc <= 0)
-            continue;
-        char status[16] = "";
-        int size = zmq_recv (self->control, status, sizeof status - 1, 0);
-        int more = 0;
-        size_t more_size = sizeof more;
-        zmq_getsockopt (self->control, ZMQ_RCVMORE, &more, &more_size);
-        int length = more ? zmq_recv (self->control, value, value_size - 1, 0) : 0;
-        if (size < 0 || length < 0) {
-            run_fail (run, "herald's answer to %s broke off", request[0]);
-            return -1;
-        }
-        status[size < (int) sizeof status ? size : (int) sizeof status - 1] = 0;
-        value[(size_t) length < value_size ? (size_t) length : value_size - 1] = 0;
-        if (strcmp (status, "OK") == 0)
-            return 0;
-        run_fail (run, "herald answered %s: %s %s", request[0], status, value);
-        return -1;
-    }
-    run_fail (run, "herald did not answer %s within %d ms", request[0], BENCH_READY_TIMEOUT_MS);
-    return -1;
-}
-
-//  herald: prove the path, then wait until the hub counts every subscriber.
+//  herald: prove the path, then wait until the hub counts every subscriber,
+//  as herald's own publisher does (client.c; its errors are logged).
 static int
 s_ready_herald (zstate_t *self)
 {
     run_t *run = self->run;
-    char nonce[48], value[64], count[16], timeout[16];
-    snprintf (nonce, sizeof nonce, "bench-%d-%d", (int) run->hub, run->port);
-    snprintf (count, sizeof count, "%d", run->subscribers);
-    snprintf (timeout, sizeof timeout, "%d", BENCH_READY_TIMEOUT_MS);
-    const char *probe[] = {"PROBE", nonce, timeout};
-    if (s_ask (self, probe, 3, nonce, value, sizeof value))
+    uint64_t count = 0;
+    if (client_prove_publisher (self->control, self->pub, "the bench's publisher")) {
+        run_fail (run, "herald's hub did not see the publisher's probe");
         return -1;
-    const char *wait[] = {"WAIT", BENCH_TOPIC, count, count, timeout};
-    if (s_ask (self, wait, 5, NULL, value, sizeof value))
-        return -1;
-    if (strcmp (value, count)) {
-        run_fail (run, "herald counted %s subscribers, not %s", value, count);
+    }
+    if (client_wait (self->control, BENCH_TOPIC, (uint64_t) run->subscribers,
+                     (uint64_t) run->subscribers, &count)) {
+        run_fail (run, "herald counted %" PRIu64 " subscribers, not %d", count, run->subscribers);
         return -1;
     }
     return 0;
@@ -260,9 +190,8 @@ s_open_publisher (zstate_t *self)
     if (run->kind != SYS_HERALD)
         return 0;
     s_endpoint (endpoint, sizeof endpoint, run->port + 2);
-    self->control = zmq_socket (self->pub_context, ZMQ_REQ);
-    if (!self->control || s_set_int (run, self->control, ZMQ_LINGER, 0, "ZMQ_LINGER")
-        || zmq_connect (self->control, endpoint)) {
+    self->control = client_new (endpoint, &(sock_curve_t){0}, BENCH_READY_TIMEOUT_MS);
+    if (!self->control) {
         run_fail (run, "cannot connect to herald's control endpoint %s", endpoint);
         return -1;
     }
@@ -375,8 +304,7 @@ s_close (run_t *run)
             zmq_close (self->subs[index]);
     if (self->pub)
         zmq_close (self->pub);
-    if (self->control)
-        zmq_close (self->control);
+    client_destroy (&self->control);
     if (self->sub_context)
         zmq_ctx_term (self->sub_context);
     if (self->pub_context)

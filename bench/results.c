@@ -4,7 +4,7 @@
     into docs/bench.md and docs/bench.png; see bench.h for the columns. */
 
 #include "bench.h"
-#include "wire.h"
+#include "text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -86,7 +86,7 @@ static void
 s_json_field (FILE *out, const char *name, const char *value, const char *after)
 {
     fprintf (out, "\"%s\": ", name);
-    wire_json_string (out, value, strlen (value));
+    text_json_string (out, value, strlen (value));
     fputs (after, out);
 }
 

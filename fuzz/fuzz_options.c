@@ -1,10 +1,11 @@
 /*  fuzz_options.c - command lines and environment values.
 
     The input is cut into arguments at each zero byte; the first byte picks
-    the role. A HERALD_EVENTS value from the input is tried too.
+    the role, from herald's role table or one that is not there. A HERALD_EVENTS value from the input is tried too.
     config_load must accept or refuse each with one line, never crash. */
 
 #include "config.h"
+#include "roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,16 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    static const char *const roles[] = {"hub", "pub", "sub", "demo", "stats", "other"};
+    size_t count = 0;
+    while (roles[count].name)
+        count++;
     if (size == 0)
         return 0;
     char *text = malloc (size + 1);
     memcpy (text, data + 1, size - 1);
     text[size - 1] = 0;
-    char *argv[34] = {"herald", (char *) roles[data[0] % 6]};
+    size_t pick = data[0] % (count + 1);
+    char *argv[34] = {"herald", (char *) (pick < count ? roles[pick].name : "other")};
     int argc = 2;
     for (char *arg = text; arg < text + size - 1 && argc < 33; arg += strlen (arg) + 1)
         argv[argc++] = arg;
