@@ -1,8 +1,8 @@
 /*  fuzz_options.c - command lines and environment values.
 
     The input is cut into arguments at each zero byte; the first byte picks
-    the role, from herald's role table or one that is not there. A HERALD_EVENTS value from the input is tried too.
-    config_load must accept or refuse each with one line, never crash. */
+    the role, from herald's role table or one that is not there. A HERALD_EVENTS value from the
+   input is tried too. config_load must accept or refuse each with one line, never crash. */
 
 #include "config.h"
 #include "roles.h"

@@ -37,11 +37,11 @@ typedef struct {
 
 static const option_t s_options[] = {
     {"frontend", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB | ROLE_PUB | ROLE_DEMO, AT (frontend),
-     NO_GIVEN, 0, 0, "publishers' endpoint (hub, demo: bind; pub: connect)"},
+     NO_GIVEN, 0, 0, "the hub's endpoint for publishers"},
     {"backend", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB | ROLE_SUB | ROLE_DEMO, AT (backend), NO_GIVEN,
-     0, 0, "subscribers' endpoint (hub, demo: bind; sub: connect)"},
+     0, 0, "the hub's endpoint for subscribers"},
     {"control", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB | CLIENTS | ROLE_DEMO, AT (control), NO_GIVEN,
-     0, 0, "control endpoint (hub, demo: bind; pub, sub, stats: connect)"},
+     0, 0, "the hub's control endpoint"},
     {"topic", "TOPIC", KIND_TOPIC, CLIENTS, AT (topic), AT (topic_given), 0, 0,
      "event topic (sub: a prefix; stats: print this topic's count)"},
     {"events", "N", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (events), NO_GIVEN, 0, 1000000000,
@@ -484,8 +484,10 @@ config_print_help (FILE *out, role_t role)
                       (unsigned long long) *(const uint64_t *) field);
         else if (option->kind == KIND_FLAG)
             snprintf (shown, sizeof shown, " (default %s)", *(const bool *) field ? "yes" : "no");
-        else if ((option->kind != KIND_NUMBER) && *field)
+        else if (option->kind != KIND_NUMBER && *field)
             snprintf (shown, sizeof shown, " (default %s)", field);
+        else if (!strstr (option->help, "default"))
+            snprintf (shown, sizeof shown, " (default none)");
         snprintf (name, sizeof name, "--%s%s%s", option->name, option->value ? " " : "",
                   option->value ? option->value : "");
         fprintf (out, "  %-26s %s%s [%s]\n", name, option->help, shown, variable);
