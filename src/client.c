@@ -32,6 +32,7 @@ struct _client_t {
     zsock_t *req;         //  REQ, to the hub's control endpoint
     monitor_t *monitor;   //  its connection
     bool waiting_said;    //  "waiting for the hub" has been logged
+    bool broken;          //  a call failed for a reason of our own
     char nonce[NONCE_SIZE];
     void *data;  //  the socket being proven
 };
@@ -56,6 +57,14 @@ client_new (const char *endpoint, const sock_curve_t *curve, uint64_t timeout_ms
     if (!self->monitor)
         client_destroy (&self);
     return self;
+}
+
+int
+client_exit_code (client_t *self)
+{
+    return herald_signal          ? herald_signal_exit_code ()
+           : self && self->broken ? HERALD_EXIT_SOFTWARE
+                                  : HERALD_EXIT_UNAVAILABLE;
 }
 
 void
@@ -93,7 +102,7 @@ s_no_reply (client_t *self, const char *verb, int64_t waited_ms)
 //  Send a request (one string per frame, NULL-terminated) and wait up to
 //  limit_ms (0: no limit) for the reply, calling tick meanwhile if given.
 //  Returns the reply, owned by the caller, or NULL (logged; not on a
-//  signal).
+//  signal; self->broken set if the fault is ours, not the hub's).
 static zmsg_t *
 s_call (client_t *self, uint64_t limit_ms, tick_fn *tick, const char *verb, ...)
 {
@@ -107,6 +116,7 @@ s_call (client_t *self, uint64_t limit_ms, tick_fn *tick, const char *verb, ...)
         log_error ("cannot send %s to the hub at %s: %s", verb, self->endpoint,
                    zmq_strerror (zmq_errno ()));
         zmsg_destroy (&request);
+        self->broken = true;
         return NULL;
     }
     if (tick)
@@ -137,8 +147,11 @@ s_call (client_t *self, uint64_t limit_ms, tick_fn *tick, const char *verb, ...)
         if (!self->waiting_said && notice > now && wait > notice - now)
             wait = notice - now;
         int rc = zmq_poll (items, 3, (long) wait);
-        if (rc == -1 && zmq_errno () != EINTR)
-            break;
+        if (rc == -1 && zmq_errno () != EINTR) {
+            log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
+            self->broken = true;
+            return NULL;
+        }
         if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
             monitor_read (self->monitor);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN))

@@ -49,6 +49,11 @@ int client_prove_publisher (client_t *self, void *pub, const char *frontend);
 //  logging why.
 int client_prove_subscriber (client_t *self, void *sub);
 
+//  The exit code for a role whose call failed: the signal's, 70 when the
+//  fault was the client's own (a poll that failed), else 69 (the hub is
+//  unavailable). self may be NULL (it could not be made).
+int client_exit_code (client_t *self);
+
 //  Self test.
 void client_test (bool verbose);
 

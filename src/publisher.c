@@ -166,11 +166,10 @@ publisher_main (const config_t *cfg)
         log_debug ("publisher %016" PRIx64 " to %s", self.id, cfg->frontend);
         self.monitor = monitor_new (zsock_resolve (self.pub), "publisher", ZMQ_EVENT_DISCONNECTED);
         int result = self.monitor ? s_run (&self) : -1;
-        rc = !self.monitor   ? HERALD_EXIT_SOFTWARE
-             : result == 0   ? HERALD_EXIT_OK
-             : result == -2  ? HERALD_EXIT_DATAERR
-             : herald_signal ? herald_signal_exit_code ()
-                             : HERALD_EXIT_UNAVAILABLE;
+        rc = !self.monitor  ? HERALD_EXIT_SOFTWARE
+             : result == 0  ? HERALD_EXIT_OK
+             : result == -2 ? HERALD_EXIT_DATAERR
+                            : client_exit_code (self.control);
     }
     monitor_destroy (&self.monitor);
     zsock_destroy (&self.pub);

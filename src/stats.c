@@ -8,7 +8,6 @@
 #include "herald.h"
 #include "log.h"
 #include "roles.h"
-#include "signals.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -47,11 +46,7 @@ stats_main (const config_t *cfg)
     if (sock_curve_load (cfg, false, &curve))
         return HERALD_EXIT_CONFIG;
     client_t *client = client_new (cfg->control, &curve, cfg->wait_timeout_ms);
-    int rc = HERALD_EXIT_UNAVAILABLE;
-    if (client && s_ask (cfg, client) == 0)
-        rc = HERALD_EXIT_OK;
-    else if (herald_signal)
-        rc = herald_signal_exit_code ();
+    int rc = client && s_ask (cfg, client) == 0 ? HERALD_EXIT_OK : client_exit_code (client);
     client_destroy (&client);
     sock_curve_destroy (&curve);
     return rc;

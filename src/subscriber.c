@@ -138,7 +138,7 @@ s_run (subscriber_t *self, client_t *control)
     //  for the ready delay.
     int64_t ready_at = zclock_mono () + (int64_t) cfg->ready_delay_ms;
     if (client_prove_subscriber (control, zsock_resolve (self->sub)))
-        return herald_signal ? herald_signal_exit_code () : HERALD_EXIT_UNAVAILABLE;
+        return client_exit_code (control);
     log_debug ("%s is counted by the hub", self->name);
     herald_pause_until (ready_at);
     if (herald_signal)
