@@ -7,8 +7,7 @@
 int
 sock_set_heartbeat (void *handle, int interval_ms, bool watch)
 {
-    //  No TTL: it would make a peer whose input is held back by a full queue
-    //  time out on its own side (see HERALD_HEARTBEAT_DEFAULT_MS).
+    //  No TTL (docs/operations.md, "Heartbeats").
     int timeout = watch ? HERALD_HEARTBEAT_MISSES * interval_ms : 0;
     return zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &interval_ms, sizeof interval_ms)
            || zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);

@@ -1,34 +1,9 @@
 /*  wire.h - herald's messages: build, parse, validate. Input is data.
 
-    An event travels publisher -> hub -> subscriber as one frame:
-
-      offset  size   field
-      0       t      topic: subscribers filter on its prefix; "TERMINATE"
-                     ends the run; topics starting "$herald" are the hub's
-                     own. Never contains a 0x00 byte.
-      t       1      0x00, the end of the topic
-      t+1     1      magic 0x48 ('H')
-      t+2     1      version, 2
-      t+3     8      publisher id, unsigned, big-endian: random, one per
-                     publisher run
-      t+11    8      sequence number, unsigned, big-endian: 1, 2, 3, ...
-                     per publisher id
-      t+19    rest   payload ("THIS IS EVENT-k" in the demo)
-
-    One frame, because every frame is a message of its own in each queue
-    on the path. A SUB subscription is a prefix of the frame, so it keeps
-    its meaning: "event" matches "event\0..." and "events\0...".
-
-    The control endpoint speaks request-reply, one string per frame:
-
-      PING                              -> OK <version>
-      COUNT <topic>                     -> OK <subscribers>
-      WAIT <topic> <min> <max> <ms>     -> OK <n> once min <= n <= max,
-                                           or TIMEOUT <n> after ms
-      PROBE <nonce> <ms>                -> OK once a probe carrying nonce has
-                                           reached the hub, or TIMEOUT
-      STATS                             -> OK <json>
-      anything else                     -> ERROR <reason> */
+    The layouts are specified in docs/protocol.md: an event is one frame,
+    topic, 0x00, an 18-byte header (magic 0x48, version 2, publisher id and
+    sequence number, both 64-bit big-endian), payload; a control request is
+    one string per frame, a verb and its arguments. */
 
 #ifndef HERALD_WIRE_H_INCLUDED
 #define HERALD_WIRE_H_INCLUDED
