@@ -285,14 +285,23 @@ s_send_probe (client_t *self)
     zmq_send (self->data, message, size, ZMQ_DONTWAIT);
 }
 
+//  PROBE a new nonce, sending it on data with tick until the hub answers.
+//  Returns a REPLY_* code, or -1.
+static int
+s_probe (client_t *self, void *data, tick_fn *tick)
+{
+    s_new_nonce (self);
+    self->data = data;
+    char *value = NULL;
+    int code = s_wait (self, tick, &value, "PROBE", self->nonce, NULL, NULL);
+    zstr_free (&value);
+    return code;
+}
+
 int
 client_prove_publisher (client_t *self, void *pub, const char *frontend)
 {
-    s_new_nonce (self);
-    self->data = pub;
-    char *value = NULL;
-    int code = s_wait (self, s_send_probe, &value, "PROBE", self->nonce, NULL, NULL);
-    zstr_free (&value);
+    int code = s_probe (self, pub, s_send_probe);
     if (code == REPLY_TIMEOUT)
         log_error ("the hub at %s answers, but no probe reached it from %s in %llu ms "
                    "(is that the hub's frontend?)",
@@ -320,17 +329,13 @@ s_subscribe_probe (client_t *self)
 int
 client_prove_subscriber (client_t *self, void *sub)
 {
-    self->data = sub;
     //  Two probes: a SUB that connects sends the subscriptions it already
     //  has in its own (sorted) order, so the first probe may overtake the
     //  topics; it proves the connection is up. The second is sent after
     //  everything before it, and the hub reads one connection's
     //  subscriptions in order: once it has seen the second, it counts us.
     for (int round = 0; round < 2; round++) {
-        s_new_nonce (self);
-        char *value = NULL;
-        int code = s_wait (self, s_subscribe_probe, &value, "PROBE", self->nonce, NULL, NULL);
-        zstr_free (&value);
+        int code = s_probe (self, sub, s_subscribe_probe);
         if (code == REPLY_TIMEOUT)
             log_error ("the hub at %s answers, but has not counted this subscriber in %llu ms "
                        "(is --backend the hub's?)",
