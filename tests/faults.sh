@@ -15,7 +15,10 @@
 #     from the hub either), is not taken for dead: its own pings keep it.
 . "$(dirname "$0")/lib.sh"
 
-HEARTBEAT=${FAULTS_HEARTBEAT:-500}
+# s3 below must stay stopped for longer than its idle timeout plus the
+# second a wake-up may be late by (HERALD_LATE_MS): the hub drops it after
+# 3 heartbeats, so 3 x HEARTBEAT > 1000 + 1000.
+HEARTBEAT=${FAULTS_HEARTBEAT:-1000}
 start_hub --heartbeat "$HEARTBEAT"
 for name in s1 s2; do
     start $name "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name $name --idle-timeout 30000
