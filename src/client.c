@@ -31,8 +31,11 @@ struct _client_t {
     uint64_t timeout_ms;  //  0: no limit
     zsock_t *req;         //  REQ, to the hub's control endpoint
     monitor_t *monitor;   //  its connection
-    bool waiting_said;    //  "waiting for the hub" has been logged
-    bool broken;          //  a call failed for a reason of our own
+    bool curve;           //  CURVE is on
+    bool answered;        //  the hub has answered before (inproc has no handshake events)
+    bool waiting_said;    //  this call has said what it waits for
+    char waiting_for[2 * CONFIG_TEXT_MAX + 128];  //  what a WAIT or PROBE waits for
+    bool broken;                                  //  a call failed for a reason of our own
     char nonce[NONCE_SIZE];
     void *data;  //  the socket being proven
 };
@@ -47,6 +50,7 @@ client_new (const char *endpoint, const sock_curve_t *curve, uint64_t timeout_ms
     }
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->timeout_ms = timeout_ms;
+    self->curve = curve && curve->cert;
     self->req =
         sock_new (ZMQ_REQ, endpoint, false, &(sock_options_t){.curve = curve}, "control client");
     if (self->req)
@@ -79,32 +83,64 @@ client_destroy (client_t **self_p)
     *self_p = NULL;
 }
 
+//  Why the hub may refuse our handshake, for the log.
+static const char *
+s_handshake_hint (client_t *self)
+{
+    return self->curve ? "is this client's key allowed, and --curve-server-key the hub's?"
+                       : "is that the hub's control endpoint? A hub with CURVE needs "
+                         "--curve-server-key";
+}
+
 //  No reply came: say why, as precisely as the connection's history lets.
 static void
 s_no_reply (client_t *self, const char *verb, int64_t waited_ms)
 {
     monitor_read (self->monitor);
     const monitor_counts_t *counts = monitor_counts (self->monitor);
-    if (counts->handshake_failures)
-        log_error ("the hub at %s refused the handshake (%llu tries in %lld ms; with CURVE: is "
-                   "this client's key allowed, and --curve-server-key the hub's?)",
+    if (counts->handshake_failures && !counts->handshakes)
+        log_error ("the hub at %s refused the handshake, %llu times in %lld ms (%s)",
                    self->endpoint, (unsigned long long) counts->handshake_failures,
-                   (long long) waited_ms);
+                   (long long) waited_ms, s_handshake_hint (self));
     else if (!counts->opened)
         log_error ("no hub at %s: nothing accepted a connection there in %lld ms "
                    "(is herald hub running?)",
+                   self->endpoint, (long long) waited_ms);
+    else if (!counts->handshakes)
+        log_error ("something at %s took the connection but never completed a handshake in "
+                   "%lld ms (is that the hub's control endpoint?)",
                    self->endpoint, (long long) waited_ms);
     else
         log_error ("the hub at %s took the connection but did not answer %s in %lld ms",
                    self->endpoint, verb, (long long) waited_ms);
 }
 
-//  Send a request (one string per frame, NULL-terminated) and wait up to
-//  limit_ms (0: no limit) for the reply, calling tick meanwhile if given.
-//  Returns the reply, owned by the caller, or NULL (logged; not on a
-//  signal; self->broken set if the fault is ours, not the hub's).
+//  Say once, half a second into a call, what it is waiting for.
+static void
+s_notice (client_t *self)
+{
+    const monitor_counts_t *counts = monitor_counts (self->monitor);
+    if (counts->handshake_failures && !counts->handshakes)
+        log_warn ("the hub at %s refuses the handshake (%s); still trying", self->endpoint,
+                  s_handshake_hint (self));
+    else if (!counts->handshakes)
+        log_warn ("waiting for the hub at %s (is herald hub running?)", self->endpoint);
+    else if (*self->waiting_for)
+        log_info ("waiting for %s", self->waiting_for);
+    else
+        return;  //  connected: the answer is on its way
+    self->waiting_said = true;
+}
+
+//  Send a request (one string per frame, NULL-terminated) and wait for the
+//  reply, calling tick meanwhile if given. asked_ms is how long the request
+//  asks the hub to wait (WAIT, PROBE), 0 for an answer at once. Until the
+//  hub is reached the call waits the client's timeout; once it is, it
+//  gives the hub asked_ms and HERALD_CONTROL_TIMEOUT_MS more. Returns the
+//  reply, owned by the caller, or NULL (logged; not on a signal;
+//  self->broken set if the fault is ours, not the hub's).
 static zmsg_t *
-s_call (client_t *self, uint64_t limit_ms, tick_fn *tick, const char *verb, ...)
+s_call (client_t *self, uint64_t asked_ms, tick_fn *tick, const char *verb, ...)
 {
     zmsg_t *request = zmsg_new ();
     va_list args;
@@ -122,25 +158,24 @@ s_call (client_t *self, uint64_t limit_ms, tick_fn *tick, const char *verb, ...)
     if (tick)
         tick (self);
     int64_t started = zclock_mono ();
-    int64_t deadline = limit_ms ? started + (int64_t) limit_ms : INT64_MAX;
+    int64_t unreached = self->timeout_ms ? started + (int64_t) self->timeout_ms : INT64_MAX;
+    int64_t reached =
+        asked_ms ? started + (int64_t) (asked_ms + HERALD_CONTROL_TIMEOUT_MS) : unreached;
     int64_t notice = started + HERALD_CLIENT_NOTICE_MS;
+    self->waiting_said = false;
     zmq_pollitem_t items[] = {{zsock_resolve (self->req), 0, ZMQ_POLLIN, 0},
                               {monitor_handle (self->monitor), 0, ZMQ_POLLIN, 0},
                               {NULL, herald_signal_fd (), ZMQ_POLLIN, 0}};
     while (!herald_signal) {
         int64_t now = zclock_mono ();
+        const monitor_counts_t *counts = monitor_counts (self->monitor);
+        bool known =
+            self->answered || counts->handshakes || (counts->opened && !counts->handshake_failures);
+        int64_t deadline = known ? reached : unreached;
         if (now >= deadline)
             break;
-        const monitor_counts_t *counts = monitor_counts (self->monitor);
-        if (now >= notice && !self->waiting_said && counts->handshake_failures) {
-            log_warn ("the hub at %s refuses the handshake (with CURVE: is this client's key "
-                      "allowed?); still trying",
-                      self->endpoint);
-            self->waiting_said = true;
-        } else if (now >= notice && !self->waiting_said && !counts->opened) {
-            log_warn ("waiting for the hub at %s (is herald hub running?)", self->endpoint);
-            self->waiting_said = true;
-        }
+        if (now >= notice && !self->waiting_said)
+            s_notice (self);
         int64_t wait = deadline - now;
         if (tick && wait > HERALD_PROBE_RESEND_MS)
             wait = HERALD_PROBE_RESEND_MS;
@@ -154,8 +189,10 @@ s_call (client_t *self, uint64_t limit_ms, tick_fn *tick, const char *verb, ...)
         }
         if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
             monitor_read (self->monitor);
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
+            self->answered = true;
             return zmsg_recv (self->req);
+        }
         if (tick)
             tick (self);
     }
@@ -185,18 +222,11 @@ s_reply (zmsg_t **reply_p, char **value)
     return code;
 }
 
-//  The local deadline of a call that asks the hub to wait for request_ms:
-//  the hub is given HERALD_CONTROL_TIMEOUT_MS more to answer.
-static uint64_t
-s_patience (uint64_t request_ms)
-{
-    return request_ms + HERALD_CONTROL_TIMEOUT_MS;
-}
-
 int
 client_count (client_t *self, const char *topic, uint64_t *count)
 {
-    zmsg_t *reply = s_call (self, self->timeout_ms, NULL, "COUNT", topic, NULL);
+    *self->waiting_for = 0;
+    zmsg_t *reply = s_call (self, 0, NULL, "COUNT", topic, NULL);
     char *value = NULL;
     int rc = reply && s_reply (&reply, &value) == REPLY_OK
                      && text_parse_u64 (value, strlen (value), 0, UINT64_MAX, count) == 0
@@ -209,7 +239,8 @@ client_count (client_t *self, const char *topic, uint64_t *count)
 int
 client_stats (client_t *self, char **json)
 {
-    zmsg_t *reply = s_call (self, self->timeout_ms, NULL, "STATS", NULL);
+    *self->waiting_for = 0;
+    zmsg_t *reply = s_call (self, 0, NULL, "STATS", NULL);
     *json = NULL;
     if (reply && s_reply (&reply, json) == REPLY_OK)
         return 0;
@@ -229,9 +260,8 @@ s_wait (client_t *self, tick_fn *tick, char **value, const char *verb, const cha
     snprintf (timeout, sizeof timeout, "%llu", (unsigned long long) ask_ms);
     while (true) {
         zmsg_t *reply = third
-                            ? s_call (self, s_patience (ask_ms), tick, verb, first, second, third,
-                                      timeout, NULL)
-                            : s_call (self, s_patience (ask_ms), tick, verb, first, timeout, NULL);
+                            ? s_call (self, ask_ms, tick, verb, first, second, third, timeout, NULL)
+                            : s_call (self, ask_ms, tick, verb, first, timeout, NULL);
         if (!reply)
             return -1;
         int code = s_reply (&reply, value);
@@ -247,6 +277,9 @@ client_wait (client_t *self, const char *topic, uint64_t min, uint64_t max, uint
     char least[24], most[24], *value = NULL;
     snprintf (least, sizeof least, "%llu", (unsigned long long) min);
     snprintf (most, sizeof most, "%llu", (unsigned long long) max);
+    snprintf (self->waiting_for, sizeof self->waiting_for,
+              "the hub at %s to count %s%s subscribers to '%s'", self->endpoint,
+              max == UINT64_MAX ? "at least " : "", least, topic);
     int code = s_wait (self, NULL, &value, "WAIT", topic, least, most);
     int rc = code == REPLY_OK ? 0 : code == REPLY_TIMEOUT ? 1 : -1;
     if (rc >= 0 && text_parse_u64 (value, strlen (value), 0, UINT64_MAX, count)) {
@@ -301,6 +334,9 @@ s_probe (client_t *self, void *data, tick_fn *tick)
 int
 client_prove_publisher (client_t *self, void *pub, const char *frontend)
 {
+    snprintf (self->waiting_for, sizeof self->waiting_for,
+              "the hub at %s to see a probe from %s (is that the hub's frontend?)", self->endpoint,
+              frontend);
     int code = s_probe (self, pub, s_send_probe);
     if (code == REPLY_TIMEOUT)
         log_error ("the hub at %s answers, but no probe reached it from %s in %llu ms "
@@ -329,6 +365,8 @@ s_subscribe_probe (client_t *self)
 int
 client_prove_subscriber (client_t *self, void *sub)
 {
+    snprintf (self->waiting_for, sizeof self->waiting_for,
+              "the hub at %s to count this subscriber (is --backend the hub's?)", self->endpoint);
     //  Two probes: a SUB that connects sends the subscriptions it already
     //  has in its own (sorted) order, so the first probe may overtake the
     //  topics; it proves the connection is up. The second is sent after

@@ -229,15 +229,17 @@ s_find (const char *name, size_t length, unsigned role)
     return NULL;
 }
 
-//  The option whose name is closest to name (at most 3 edits away), or
-//  NULL; among all roles' options when roles is ALL_ROLES.
+//  The option whose name is closest to name among the roles in mask, if
+//  it is close enough to be a typo (a quarter of the name's letters
+//  wrong, at least one); else NULL.
 static const option_t *
-s_closest (const char *name, unsigned roles_mask)
+s_closest (const char *name, unsigned mask)
 {
     const option_t *best = NULL;
-    size_t best_distance = 4;
+    size_t limit = strlen (name) / 4 > 1 ? strlen (name) / 4 : 1;
+    size_t best_distance = limit + 1;
     for (size_t index = 0; index < OPTION_COUNT; index++) {
-        if (!(s_options[index].roles & roles_mask))
+        if (!(s_options[index].roles & mask))
             continue;
         size_t distance = text_distance (name, s_options[index].name);
         if (distance < best_distance) {
@@ -317,9 +319,17 @@ s_unknown_option (const config_t *cfg, const char *name, size_t length, char *er
         return;
     }
     const option_t *closest = s_closest (wanted, cfg->role);
+    const option_t *other = closest ? NULL : s_closest (wanted, ALL_ROLES);
+    char owners[64];
+    if (other)
+        roles_list (owners, sizeof owners, other->roles);
     if (closest)
         snprintf (error, error_size, "unknown option '--%s' (did you mean --%s?)", wanted,
                   closest->name);
+    else if (other)
+        snprintf (error, error_size,
+                  "unknown option '--%s' (did you mean --%s? That is an option of %s)", wanted,
+                  other->name, owners);
     else
         snprintf (error, error_size, "unknown option '--%s' (see herald %s --help)", wanted, role);
 }
@@ -328,10 +338,17 @@ s_unknown_option (const config_t *cfg, const char *name, size_t length, char *er
 static config_result_t
 s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_t error_size)
 {
+    const option_t *flag = NULL;  //  the option before, if it was a flag without a value
     for (int index = 2; index < argc; index++) {
         const char *arg = argv[index];
         if (strncmp (arg, "--", 2) != 0) {
-            snprintf (error, error_size, "unexpected argument '%.64s'", arg);
+            if (flag)
+                snprintf (error, error_size,
+                          "unexpected argument '%.64s' (a flag takes its value as --%s=%.64s, "
+                          "or --no-%s)",
+                          arg, flag->name, arg, flag->name);
+            else
+                snprintf (error, error_size, "unexpected argument '%.64s'", arg);
             return CONFIG_BAD;
         }
         const char *name = arg + 2;
@@ -350,6 +367,7 @@ s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_
             s_unknown_option (cfg, name, length, error, error_size);
             return CONFIG_BAD;
         }
+        flag = !value && option->kind == KIND_FLAG ? option : NULL;
         if (!value && option->kind == KIND_FLAG)
             value = "yes";
         if (!value) {
@@ -425,6 +443,12 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
     }
     if (*cfg->curve_allow && !*cfg->curve_secret) {
         snprintf (error, error_size, "--curve-allow needs --curve-secret");
+        return CONFIG_BAD;
+    }
+    if (info->role == ROLE_PUB && streq (cfg->topic, HERALD_TERMINATE)) {
+        snprintf (error, error_size,
+                  "--topic: '" HERALD_TERMINATE "' is the shutdown topic; publish it with "
+                  "--terminate");
         return CONFIG_BAD;
     }
     if (info->role == ROLE_STATS && cfg->expect_given && !cfg->topic_given) {
@@ -569,6 +593,15 @@ config_test (bool verbose)
     assert (s_load_args (&cfg, error, "pub", "--wait-subscriber", "3", NULL) == CONFIG_BAD);
     assert (streq (error, "herald pub: unknown option '--wait-subscriber' "
                           "(did you mean --wait-subscribers?)"));
+    assert (s_load_args (&cfg, error, "pub", "--max-mesages", "3", NULL) == CONFIG_BAD);
+    assert (streq (error, "herald pub: unknown option '--max-mesages' "
+                          "(did you mean --max-messages? That is an option of sub)"));
+    assert (s_load_args (&cfg, error, "pub", "--count", "no", NULL) == CONFIG_BAD);
+    assert (streq (error, "herald pub: unexpected argument 'no' "
+                          "(a flag takes its value as --count=no, or --no-count)"));
+    assert (s_load_args (&cfg, error, "pub", "--topic", "TERMINATE", NULL) == CONFIG_BAD);
+    assert (s_load_args (&cfg, error, "hub", "--foo", NULL) == CONFIG_BAD);
+    assert (streq (error, "herald hub: unknown option '--foo' (see herald hub --help)"));
     assert (s_load_args (&cfg, error, "hub", "--zzzzzzzzzz", NULL) == CONFIG_BAD);
     assert (streq (error, "herald hub: unknown option '--zzzzzzzzzz' (see herald hub --help)"));
 

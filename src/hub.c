@@ -78,7 +78,12 @@ s_take_terminate (hub_t *self)
     self->terminates++;
     if (!self->terminated) {
         self->terminated = zclock_mono ();
-        if (self->cfg->exit_on_terminate)
+        uint64_t drain = self->cfg->drain_timeout_ms;
+        if (self->cfg->exit_on_terminate && drain)
+            log_info ("TERMINATE passed; exiting once subscribers and publishers have left "
+                      "(at most %llu ms)",
+                      (unsigned long long) drain);
+        else if (self->cfg->exit_on_terminate)
             log_info ("TERMINATE passed; exiting once subscribers and publishers have left");
     }
 }
@@ -190,7 +195,7 @@ s_forward_subscriptions (hub_t *self)
             self->subscribes++;
         else
             self->unsubscribes++;
-        log_debug ("%s '%.*s': %llu subscriptions", data[0] ? "subscribe" : "unsubscribe",
+        log_debug ("%s '%.*s': %llu subscriptions in all", data[0] ? "subscribe" : "unsubscribe",
                    (int) size - 1, (const char *) data + 1,
                    (unsigned long long) subtable_total (self->subscriptions));
         zmq_msg_send (&message, self->front, 0);

@@ -103,6 +103,8 @@ monitor_read (monitor_t *self)
                     counts->connections--;
             } else if (number == ZMQ_EVENT_ACCEPT_FAILED)
                 s_accept_failed (self, (int) value);
+            else if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                counts->handshakes++;
             else if (number == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
                      || number == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                      || number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)

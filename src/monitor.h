@@ -19,6 +19,7 @@ typedef struct {
     uint64_t opened;              //  ever accepted or connected
     uint64_t closed;              //  ever disconnected
     uint64_t accept_failures;     //  connections refused, mostly out of file descriptors
+    uint64_t handshakes;          //  ZMTP handshakes that succeeded
     uint64_t handshake_failures;  //  ZMTP or CURVE handshakes that failed
 } monitor_counts_t;
 

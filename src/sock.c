@@ -51,13 +51,31 @@ sock_new (int type, const char *endpoint, bool bind, const sock_options_t *optio
     return sock;
 }
 
+//  zcert_load, with czmq's complaint about a malformed file (which it
+//  prints on stdout, the story's stream) sent to stderr instead.
+static zcert_t *
+s_cert_load (const char *path)
+{
+    fflush (stdout);
+    int saved = dup (STDOUT_FILENO);
+    if (saved != -1)
+        dup2 (STDERR_FILENO, STDOUT_FILENO);
+    zcert_t *cert = zcert_load (path);
+    fflush (stdout);
+    if (saved != -1) {
+        dup2 (saved, STDOUT_FILENO);
+        close (saved);
+    }
+    return cert;
+}
+
 int
 sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve)
 {
     memset (curve, 0, sizeof *curve);
     curve->server = server;
     if (!server && *cfg->curve_server_key) {
-        zcert_t *hub = zcert_load (cfg->curve_server_key);
+        zcert_t *hub = s_cert_load (cfg->curve_server_key);
         if (!hub) {
             log_error ("cannot read the hub's public key from %s", cfg->curve_server_key);
             return -1;
@@ -70,13 +88,20 @@ sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve)
             curve->cert = zcert_new ();
     }
     if (*cfg->curve_secret) {
-        curve->cert = zcert_load (cfg->curve_secret);
+        curve->cert = s_cert_load (cfg->curve_secret);
         if (!curve->cert
             || streq (zcert_secret_txt (curve->cert), "0000000000000000000000000000000000000000")) {
             log_error ("cannot read a secret key from %s", cfg->curve_secret);
             zcert_destroy (&curve->cert);
             return -1;
         }
+    }
+    //  zauth would take a folder that is not there as an empty one, and
+    //  let nobody in without a word.
+    if (server && *cfg->curve_allow && !zsys_file_exists (cfg->curve_allow)) {
+        log_error ("cannot read the folder of allowed keys %s", cfg->curve_allow);
+        zcert_destroy (&curve->cert);
+        return -1;
     }
     return 0;
 }
