@@ -19,10 +19,6 @@
 //  that travels on the wire.
 #define NONCE_SIZE 33
 
-//  What a wait that has no limit asks the hub for at a time: the longest
-//  the protocol allows. The client asks again when it expires.
-#define DAY_MS 86400000
-
 //  Called every HERALD_PROBE_RESEND_MS while a call waits.
 typedef void (tick_fn) (client_t *self);
 
@@ -55,9 +51,10 @@ client_new (const char *endpoint, const sock_curve_t *curve, uint64_t timeout_ms
         sock_new (ZMQ_REQ, endpoint, false, &(sock_options_t){.curve = curve}, "control client");
     if (self->req)
         self->monitor = monitor_new (
-            zsock_resolve (self->req), "control client",
-            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-                | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+            zsock_resolve (self->req), "control-client",
+            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+                | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     if (!self->monitor)
         client_destroy (&self);
     return self;
@@ -255,7 +252,7 @@ static int
 s_wait (client_t *self, tick_fn *tick, char **value, const char *verb, const char *first,
         const char *second, const char *third)
 {
-    uint64_t ask_ms = self->timeout_ms ? self->timeout_ms : DAY_MS;
+    uint64_t ask_ms = self->timeout_ms ? self->timeout_ms : WIRE_TIMEOUT_MAX_MS;
     char timeout[24];
     snprintf (timeout, sizeof timeout, "%llu", (unsigned long long) ask_ms);
     while (true) {

@@ -3,8 +3,8 @@
     Connects a SUB socket to the hub's backend, subscribes to its topic and
     to TERMINATE, proves the hub has counted it (client.c), waits its ready
     delay (events queue meanwhile), then tells the story of each message it
-    reads. It follows each publisher's sequence
-    numbers and reports any gap. It leaves after max-messages, on TERMINATE,
+    reads. It follows each publisher's sequence numbers and reports any
+    gap. It leaves after max-messages, on TERMINATE,
     on a signal, or when nothing arrives for its idle timeout. */
 
 #include "client.h"
@@ -130,15 +130,19 @@ done:
     return rc;
 }
 
+//  Takes over the control client, and closes it once the hub counts us.
 static int
-s_run (subscriber_t *self, client_t *control)
+s_run (subscriber_t *self, client_t **control_p)
 {
     const config_t *cfg = self->cfg;
     //  Subscribed already: events queue while we wait to be counted, and
     //  for the ready delay.
     int64_t ready_at = zclock_mono () + (int64_t) cfg->ready_delay_ms;
-    if (client_prove_subscriber (control, zsock_resolve (self->sub)))
-        return client_exit_code (control);
+    bool counted = client_prove_subscriber (*control_p, zsock_resolve (self->sub)) == 0;
+    int failed = client_exit_code (*control_p);
+    client_destroy (control_p);
+    if (!counted)
+        return failed;
     log_debug ("%s is counted by the hub", self->name);
     herald_pause_until (ready_at);
     if (herald_signal)
@@ -214,7 +218,7 @@ subscriber_main (const config_t *cfg)
     if (control) {
         zsock_set_subscribe (self->sub, cfg->topic);
         zsock_set_subscribe (self->sub, HERALD_TERMINATE);
-        rc = s_run (self, control);
+        rc = s_run (self, &control);
         log_line (self->lost ? 'W' : 'D', "%s read %" PRIu64 " messages, lost %" PRIu64, self->name,
                   self->received, self->lost);
         if (rc == HERALD_EXIT_OK && self->lost)

@@ -129,7 +129,6 @@ wire_request_parse (size_t frames, const uint8_t *const data[], const size_t siz
             snprintf (error, error_size, "argument %zu longer than %d bytes", index, WIRE_ARG_MAX);
             return -1;
         }
-    const uint64_t day_ms = 86400000;
     switch (request->verb) {
     case WIRE_COUNT:
     case WIRE_WAIT:
@@ -138,7 +137,8 @@ wire_request_parse (size_t frames, const uint8_t *const data[], const size_t siz
         if (request->verb == WIRE_WAIT
             && (text_parse_u64 (data[2], sizes[2], 0, UINT64_MAX, &request->min)
                 || text_parse_u64 (data[3], sizes[3], request->min, UINT64_MAX, &request->max)
-                || text_parse_u64 (data[4], sizes[4], 0, day_ms, &request->timeout_ms))) {
+                || text_parse_u64 (data[4], sizes[4], 0, WIRE_TIMEOUT_MAX_MS,
+                                   &request->timeout_ms))) {
             snprintf (error, error_size, "usage: %s (min <= max, timeout <= 1 day)",
                       verbs[match].usage);
             return -1;
@@ -147,7 +147,8 @@ wire_request_parse (size_t frames, const uint8_t *const data[], const size_t siz
     case WIRE_PROBE:
         request->nonce = data[1];
         request->nonce_size = sizes[1];
-        if (sizes[1] == 0 || text_parse_u64 (data[2], sizes[2], 0, day_ms, &request->timeout_ms)) {
+        if (sizes[1] == 0
+            || text_parse_u64 (data[2], sizes[2], 0, WIRE_TIMEOUT_MAX_MS, &request->timeout_ms)) {
             snprintf (error, error_size, "usage: %s (timeout <= 1 day)", verbs[match].usage);
             return -1;
         }

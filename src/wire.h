@@ -18,6 +18,9 @@
 #define WIRE_HEADER_SIZE 18
 //  Longest topic or nonce a control request may name.
 #define WIRE_ARG_MAX 255
+//  Longest a WAIT or PROBE may ask the hub to wait: one day. A client that
+//  wants no limit asks again when it expires.
+#define WIRE_TIMEOUT_MAX_MS 86400000
 
 typedef struct {
     const uint8_t *topic;  //  points into the decoded message
