@@ -32,7 +32,7 @@ typedef struct {
 #define AT(field)   offsetof (config_t, field)
 #define NO_GIVEN    ((size_t) -1)
 #define ONE_HOUR_MS 3600000
-#define ALL_ROLES   (ROLE_HUB | ROLE_PUB | ROLE_SUB | ROLE_DEMO | ROLE_STATS | ROLE_KEYGEN)
+#define ALL_ROLES   (~0u)  //  every role in the table, however many
 #define CLIENTS     (ROLE_PUB | ROLE_SUB | ROLE_STATS)
 
 static const option_t s_options[] = {
