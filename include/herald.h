@@ -106,6 +106,16 @@
 #define HERALD_MAX_WAITERS 1024
 //  Topics whose traffic the hub counts one by one (the rest together).
 #define HERALD_MAX_TOPICS 10000
+//  The longest subscription the hub accepts, by default; a peer that sends
+//  a longer one is disconnected. libzmq keeps subscriptions in a trie that
+//  it walks recursively, a level per byte: one of ~120 kB overflows the
+//  stack when it is removed. Topics longer than this are not counted one
+//  by one either, which bounds the counters' memory.
+#define HERALD_MAX_TOPIC_DEFAULT 1024
+#define HERALD_MAX_TOPIC_LIMIT   65536
+//  ... and at least this long: a subscriber's probe subscription
+//  ($herald/probe/ and 32 hex digits) must fit.
+#define HERALD_MAX_TOPIC_LEAST 64
 //  Messages the hub forwards from one socket before it polls the others
 //  again: draining a batch is cheap, and the bound keeps control responsive.
 #define HERALD_FORWARD_BATCH 1024

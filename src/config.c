@@ -80,7 +80,10 @@ static const option_t s_options[] = {
      "with --exit-on-terminate: milliseconds to wait for them to leave (0: no limit)"},
     {"max-message-size", "BYTES", KIND_NUMBER, ROLE_HUB, AT (max_message_size), NO_GIVEN, 1,
      (uint64_t) INT32_MAX,
-     "largest frame; a peer sending a larger one is disconnected (always on: docs/operations.md)"},
+     "largest frame a publisher may send; one sending a larger one is disconnected"},
+    {"max-topic-size", "BYTES", KIND_NUMBER, ROLE_HUB, AT (max_topic_size), NO_GIVEN,
+     HERALD_MAX_TOPIC_LEAST, HERALD_MAX_TOPIC_LIMIT,
+     "longest subscription; a subscriber sending a longer one is disconnected"},
     {"heartbeat", "MS", KIND_NUMBER, ROLE_HUB | ROLE_SUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
      "milliseconds between pings (hub: to each subscriber, and one silent for 3 is dropped; "
      "sub: to the hub, so it knows a subscriber that is behind is alive) (0: off)"},
@@ -129,6 +132,7 @@ s_set_defaults (config_t *cfg, role_t role)
     cfg->drain_timeout_ms = HERALD_DRAIN_TIMEOUT_DEFAULT_MS;
     cfg->heartbeat_ms = HERALD_HEARTBEAT_DEFAULT_MS;
     cfg->max_message_size = HERALD_MAX_MESSAGE_DEFAULT;
+    cfg->max_topic_size = HERALD_MAX_TOPIC_DEFAULT;
     cfg->terminate = true;
     cfg->count = true;
     cfg->drop_slow = true;

@@ -52,6 +52,7 @@ typedef struct {
     uint64_t hwm;
     uint64_t drain_timeout_ms;
     uint64_t max_message_size;  //  hub: largest frame accepted, bytes
+    uint64_t max_topic_size;    //  hub: longest subscription accepted, bytes
     uint64_t heartbeat_ms;      //  hub: ZMTP ping interval to subscribers, 0: none
     uint64_t expect;
     bool expect_given;

@@ -264,6 +264,9 @@ s_open (hub_t *self)
     self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, &options, "frontend");
     if (!self->frontend)
         return HERALD_EXIT_UNAVAILABLE;
+    //  The backend receives nothing but subscriptions (and pings): a byte
+    //  for subscribe or unsubscribe, then the topic.
+    options.max_frame = (int64_t) cfg->max_topic_size + 1;
     options.heartbeat_ms = (int) cfg->heartbeat_ms;
     options.heartbeat_watch = true;
     self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, &options, "backend");
@@ -417,7 +420,7 @@ hub_main (const config_t *cfg)
     uint64_t fd_limit = monitor_raise_fd_limit ();
     zmq_msg_init (&self->pending);
     self->subscriptions = subtable_new ();
-    self->topics = topics_new (HERALD_MAX_TOPICS);
+    self->topics = topics_new (HERALD_MAX_TOPICS, cfg->max_topic_size);
     int rc;
     if (!self->subscriptions || !self->topics) {
         log_error ("out of memory");

@@ -25,6 +25,7 @@ struct _topics_t {
     size_t allocated;  //  a power of two
     size_t used;
     size_t limit;
+    size_t longest;          //  longer topics are counted as others
     slot_t *last;            //  the topic looked up last
     topic_counters_t other;  //  topics past the limit
 };
@@ -39,12 +40,13 @@ s_hash (const uint8_t *data, size_t size)
 }
 
 topics_t *
-topics_new (size_t limit)
+topics_new (size_t limit, size_t longest)
 {
     topics_t *self = calloc (1, sizeof (topics_t));
     if (!self)
         return NULL;
     self->limit = limit;
+    self->longest = longest;
     self->allocated = 16;
     self->slots = calloc (self->allocated, sizeof (slot_t));
     if (!self->slots) {
@@ -105,6 +107,8 @@ topics_lookup (topics_t *self, const void *topic, size_t size)
     slot_t *last = self->last;
     if (last && last->size == size && memcmp (last->name, topic, size) == 0)
         return &last->counters;
+    if (size > self->longest)
+        return &self->other;
     uint64_t hash = s_hash (topic, size);
     slot_t *slot = s_probe (self->slots, self->allocated, topic, size, hash);
     if (!slot->name) {
@@ -148,7 +152,7 @@ topics_json (topics_t *self, FILE *out)
 void
 topics_test (bool verbose)
 {
-    topics_t *topics = topics_new (100);
+    topics_t *topics = topics_new (100, 8);
     assert (topics);
     topic_counters_t *event = topics_lookup (topics, "event", 5);
     event->in++;
@@ -163,6 +167,8 @@ topics_test (bool verbose)
     }
     assert (topics_lookup (topics, "event", 5)->in == 1);
     assert (topics_lookup (topics, "t42", 3)->in == 42);
+    //  So do topics longer than the longest tracked, from the first
+    assert (topics_lookup (topics, "ninebytes", 9) == topics_lookup (topics, "10 bytes..", 10));
     //  Past the limit, new topics share one set of counters
     topic_counters_t *other = topics_lookup (topics, "new", 3);
     assert (other == topics_lookup (topics, "newer", 5));

@@ -4,9 +4,9 @@
     Built for the forwarding path: a topic's counters are found with one
     comparison when it is the same topic as last time (the common case) and
     one hash lookup otherwise, and nothing is allocated once a topic is
-    known. At most HERALD_MAX_TOPICS topics are tracked one by one, so that
-    a publisher inventing topics cannot grow the hub without bound; the
-    rest are counted together. */
+    known. At most `limit` topics of at most `longest` bytes each are
+    tracked one by one, so that a publisher inventing topics cannot grow
+    the hub without bound; the rest are counted together. */
 
 #ifndef HERALD_TOPICS_H_INCLUDED
 #define HERALD_TOPICS_H_INCLUDED
@@ -23,15 +23,15 @@ typedef struct {
 
 typedef struct _topics_t topics_t;
 
-//  Create an empty table that tracks up to `limit` topics; NULL if out of
-//  memory.
-topics_t *topics_new (size_t limit);
+//  Create an empty table that tracks up to `limit` topics of up to
+//  `longest` bytes; NULL if out of memory.
+topics_t *topics_new (size_t limit, size_t longest);
 
 //  Destroy the table; safe on NULL, nulls the caller's pointer.
 void topics_destroy (topics_t **self_p);
 
 //  The counters for this topic: its own, or the shared ones for topics
-//  past the limit (or when memory runs out). Never NULL.
+//  past the limits (or when memory runs out). Never NULL.
 topic_counters_t *topics_lookup (topics_t *self, const void *topic, size_t size);
 
 //  Write the table as a JSON object, topic -> {"in":N,"out":N}, then

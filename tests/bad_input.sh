@@ -12,6 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$CTL" ] || fail "set CTL to the herald_ctl test tool"
+[ -x "$RAWPEER" ] || fail "set RAWPEER to the herald_rawpeer test tool"
 
 # exits CODE CULPRIT COMMAND...: COMMAND exits CODE with one stderr line
 # that contains CULPRIT; a usage error (64) prints nothing on stdout.
@@ -171,6 +172,33 @@ expect_count event 1
 start big "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3 --interval 0 \
     --size 5000 --no-count --no-terminate
 finish big 65
+start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 5 --interval 0 \
+    --wait-subscribers 1
+finish p 0
+finish s 0
+check_story s 5
+kill -TERM "$(pid_of hub)"
+finish hub 0 5
+
+# Subscriptions up to --max-topic-size are counted; a longer one drops its
+# sender (a raw ZMTP peer) before libzmq stores it: one of 120 kB, removed
+# again, overflows the stack of libzmq's subscription trie and used to
+# kill the hub.
+start_hub --max-topic-size 200
+start s "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --name s --idle-timeout 10000
+expect_count event 1
+A200=$(head -c 200 /dev/zero | tr '\0' a)
+start raw "$RAWPEER" $((PORT_BASE + 1)) --hold +200
+expect_count "$A200" 1 5000
+kill -TERM "$(pid_of raw)"
+finish raw 143
+expect_count "$A200" 0
+for size in 201 120000; do
+    "$RAWPEER" $((PORT_BASE + 1)) +$size -$size \
+        || fail "the hub kept a peer that sent a $size-byte subscription"
+done
+expect_count a 0
+expect_count event 1
 start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 5 --interval 0 \
     --wait-subscribers 1
 finish p 0
