@@ -100,6 +100,8 @@ static const option_t s_options[] = {
      "CURVE: folder of the public key files of the clients let in (default: any key)"},
     {"out", "FILE", KIND_PATH, ROLE_KEYGEN, AT (out), NO_GIVEN, 0, 0,
      "write the public key to this file and the key pair to FILE_secret"},
+    {"force", NULL, KIND_FLAG, ROLE_KEYGEN, AT (force), NO_GIVEN, 0, 0,
+     "replace the key pair at --out if there is one"},
     {"verbose", NULL, KIND_FLAG, ALL_ROLES, AT (verbose), NO_GIVEN, 0, 0, "log debug lines"},
 };
 #define OPTION_COUNT (sizeof s_options / sizeof s_options[0])

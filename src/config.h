@@ -60,6 +60,7 @@ typedef struct {
     bool terminate;          //  publisher ends with TERMINATE
     bool exit_on_terminate;  //  hub exits once TERMINATE has passed
     bool drop_slow;          //  hub: a full subscriber queue drops, rather than waits
+    bool force;              //  keygen: replace a key pair that is there
     bool verbose;
 } config_t;
 

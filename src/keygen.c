@@ -2,7 +2,9 @@
 
     FILE gets the public key (give it to the hub's --curve-allow folder, or
     to clients as --curve-server-key); FILE_secret gets the pair (this
-    process's --curve-secret). */
+    process's --curve-secret), readable by its owner only. A key pair that
+    is there already is never replaced without --force: a hub's secret key,
+    overwritten by mistake, locks out every client. */
 
 #include "herald.h"
 #include "log.h"
@@ -13,6 +15,15 @@
 int
 keygen_main (const config_t *cfg)
 {
+    char secret[CONFIG_TEXT_MAX + 8];
+    snprintf (secret, sizeof secret, "%s_secret", cfg->out);
+    const char *existing = zsys_file_exists (cfg->out) ? cfg->out
+                           : zsys_file_exists (secret) ? secret
+                                                       : NULL;
+    if (existing && !cfg->force) {
+        log_error ("%s exists: not replacing a key pair (--force does)", existing);
+        return HERALD_EXIT_CANTCREAT;
+    }
     zcert_t *cert = zcert_new ();
     if (!cert) {
         log_error ("cannot make a key pair: %s", zmq_strerror (zmq_errno ()));
@@ -21,9 +32,10 @@ keygen_main (const config_t *cfg)
     zcert_set_meta (cert, "created-by", "herald %s", HERALD_VERSION);
     int rc = HERALD_EXIT_OK;
     if (zcert_save (cert, cfg->out) == 0)
-        printf ("%s\nwrote %s and %s_secret\n", zcert_public_txt (cert), cfg->out, cfg->out);
+        printf ("public key: %s\nwrote %s (the public key) and %s (the key pair, owner only)\n",
+                zcert_public_txt (cert), cfg->out, secret);
     else {
-        log_error ("cannot write %s and %s_secret: %s", cfg->out, cfg->out, strerror (errno));
+        log_error ("cannot write %s and %s: %s", cfg->out, secret, strerror (errno));
         rc = HERALD_EXIT_CANTCREAT;
     }
     zcert_destroy (&cert);

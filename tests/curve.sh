@@ -15,7 +15,19 @@ for who in hub alice mallory; do
     [ -s "$TMP/$who.cert" ] && [ -s "$TMP/$who.cert_secret" ] || fail "keygen wrote no files"
 done
 cp "$TMP/alice.cert" "$TMP/allowed/"
-head -n 1 "$TMP/keygen-alice.out" | grep -qE '^.{40}$' || fail "keygen did not print the public key"
+head -n 1 "$TMP/keygen-alice.out" | grep -qE '^public key: .{40}$' \
+    || fail "keygen did not print the public key: $(cat "$TMP/keygen-alice.out")"
+[ "$(stat -c %a "$TMP/alice.cert_secret")" = 600 ] || fail "the secret key is readable by others"
+# A key pair is never replaced by mistake.
+cp "$TMP/hub.cert_secret" "$TMP/hub.before"
+code=0
+"$HERALD" keygen --out "$TMP/hub.cert" >/dev/null 2>"$TMP/keygen-again.err" || code=$?
+[ $code -eq 73 ] || fail "keygen over an existing key pair exited $code, expected 73"
+grep -q "hub.cert exists: not replacing a key pair (--force does)" "$TMP/keygen-again.err" \
+    || fail "keygen did not say why: $(cat "$TMP/keygen-again.err")"
+cmp -s "$TMP/hub.cert_secret" "$TMP/hub.before" || fail "keygen replaced the hub's secret key"
+"$HERALD" keygen --out "$TMP/spare.cert" >/dev/null || fail "keygen spare"
+"$HERALD" keygen --out "$TMP/spare.cert" --force >/dev/null || fail "keygen --force"
 
 start_curve_hub() {
     start hub "$HERALD" hub --frontend "$FRONTEND_BIND" --backend "$BACKEND_BIND" \
@@ -34,7 +46,7 @@ count_as_alice() {   # the hub's count, asked as alice; waits for N
 
 start_curve_hub
 as alice stats --control "$CONTROL" --wait-timeout 5000 >/dev/null || fail "alice cannot ask"
-grep -qF "CURVE on, public key $(head -n 1 "$TMP/keygen-hub.out")" "$TMP/hub.err" \
+grep -qF "CURVE on, public key $(head -n 1 "$TMP/keygen-hub.out" | cut -d' ' -f3)" "$TMP/hub.err" \
     || fail "the hub did not say CURVE is on: $(cat "$TMP/hub.err")"
 
 # Outsiders: an unknown key, and no key at all.

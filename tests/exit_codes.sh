@@ -128,6 +128,7 @@ finish hub 0 5
 ends keygen 0 "written" "$HERALD" keygen --out "$TMP/other.cert"
 ends keygen 64 "stray argument" "$HERALD" keygen stray
 ends keygen 73 "no such folder" "$HERALD" keygen --out "$TMP/no/such/folder/key.cert"
+ends keygen 73 "a key pair there already" "$HERALD" keygen --out "$TMP/other.cert"
 
 # Every code in the table has been seen.
 docs="$(dirname "$0")/../docs/operations.md"
