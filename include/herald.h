@@ -26,11 +26,13 @@
 #define HERALD_EXIT_SIGINT      130  //  128 + SIGINT, as shells report it
 #define HERALD_EXIT_SIGTERM     143  //  128 + SIGTERM
 
-//  Default endpoints. The hub binds on all interfaces; clients connect to
-//  the local machine unless told otherwise.
-#define HERALD_FRONTEND_BIND    "tcp://*:5559"
-#define HERALD_BACKEND_BIND     "tcp://*:5560"
-#define HERALD_CONTROL_BIND     "tcp://*:5561"
+//  Default endpoints. The hub binds this machine's loopback only, as Redis
+//  and Mosquitto 2 do: a hub open to the network is a choice, made with
+//  tcp://*:PORT (the container image makes it). Clients connect to the
+//  local machine unless told otherwise.
+#define HERALD_FRONTEND_BIND    "tcp://127.0.0.1:5559"
+#define HERALD_BACKEND_BIND     "tcp://127.0.0.1:5560"
+#define HERALD_CONTROL_BIND     "tcp://127.0.0.1:5561"
 #define HERALD_FRONTEND_CONNECT "tcp://127.0.0.1:5559"
 #define HERALD_BACKEND_CONNECT  "tcp://127.0.0.1:5560"
 #define HERALD_CONTROL_CONNECT  "tcp://127.0.0.1:5561"

@@ -398,7 +398,8 @@ static void
 s_log_start (hub_t *self, uint64_t fd_limit)
 {
     const config_t *cfg = self->cfg;
-    char curve[CONFIG_TEXT_MAX + 64] = "CURVE off: traffic is plaintext, anyone may connect";
+    char curve[CONFIG_TEXT_MAX + 64] =
+        "CURVE off: traffic is plaintext, anyone who reaches these endpoints may connect";
     if (self->curve.cert)
         snprintf (curve, sizeof curve, "CURVE on, public key %s, clients let in: %s",
                   zcert_public_txt (self->curve.cert),
