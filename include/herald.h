@@ -106,6 +106,9 @@
 //  Deferred control replies (WAIT, PROBE) the hub holds at once; more get an
 //  error reply, so a client cannot grow the hub's memory without bound.
 #define HERALD_MAX_WAITERS 1024
+//  ... and from one connection: a publisher or a tool has one at a time,
+//  so one client cannot take the others' share.
+#define HERALD_MAX_WAITERS_PER_CLIENT 16
 //  Topics whose traffic the hub counts one by one (the rest together).
 #define HERALD_MAX_TOPICS 10000
 //  The longest subscription the hub accepts, by default; a peer that sends

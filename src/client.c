@@ -31,6 +31,7 @@ struct _client_t {
     bool answered;        //  the hub has answered before (inproc has no handshake events)
     bool waiting_said;    //  this call has said what it waits for
     char waiting_for[2 * CONFIG_TEXT_MAX + 128];  //  what a WAIT or PROBE waits for
+    uint64_t asked_ms;                            //  how long this call asked the hub to wait
     bool broken;                                  //  a call failed for a reason of our own
     char nonce[NONCE_SIZE];
     void *data;  //  the socket being proven
@@ -122,7 +123,7 @@ s_notice (client_t *self)
                   s_handshake_hint (self));
     else if (!counts->handshakes)
         log_warn ("waiting for the hub at %s (is herald hub running?)", self->endpoint);
-    else if (*self->waiting_for)
+    else if (*self->waiting_for && self->asked_ms > HERALD_CLIENT_NOTICE_MS)
         log_info ("waiting for %s", self->waiting_for);
     else
         return;  //  connected: the answer is on its way
@@ -160,6 +161,7 @@ s_call (client_t *self, uint64_t asked_ms, tick_fn *tick, const char *verb, ...)
         asked_ms ? started + (int64_t) (asked_ms + HERALD_CONTROL_TIMEOUT_MS) : unreached;
     int64_t notice = started + HERALD_CLIENT_NOTICE_MS;
     self->waiting_said = false;
+    self->asked_ms = asked_ms;
     zmq_pollitem_t items[] = {{zsock_resolve (self->req), 0, ZMQ_POLLIN, 0},
                               {monitor_handle (self->monitor), 0, ZMQ_POLLIN, 0},
                               {NULL, herald_signal_fd (), ZMQ_POLLIN, 0}};

@@ -2,13 +2,22 @@
     docs/protocol.md for the protocol.
 
     Requests arrive on a ROUTER as [identity][empty, from REQ clients]
-    [frames]; each reply goes back with the same envelope. The ROUTER drops
+[frames]; each reply goes back with the same envelope. The ROUTER drops
     replies to a client that does not read them, so no client can stall
-    the hub. */
+    the hub; a client's waiting requests are bounded, and forgotten when
+    its connection goes.
+
+    Which connection a request came from: its descriptor (ZMQ_SRCFD), and
+    how many connections that descriptor has had (the monitor's ACCEPTED
+    events), since a descriptor is reused as soon as it is closed. The
+    monitor reports ACCEPTED before the connection can send anything, and
+    DISCONNECTED before the descriptor is closed, so reading the monitor
+    before the requests keeps the two in step. */
 
 #include "control.h"
 #include "herald.h"
 #include "log.h"
+#include "monitor.h"
 #include "wire.h"
 
 #include <assert.h>
@@ -23,11 +32,23 @@ typedef struct {
     uint8_t key[WIRE_ARG_MAX];  //  WAIT: the topic; PROBE: the nonce
     size_t key_size;
     uint64_t min, max;
-    int64_t deadline;  //  zclock_mono () time
+    int64_t deadline;     //  zclock_mono () time
+    int fd;               //  its connection's descriptor; -1 (inproc): none
+    uint32_t generation;  //  which of that descriptor's connections
 } waiter_t;
 
+//  A descriptor's connections: how many it has had, and whether the last
+//  is open.
+typedef struct {
+    uint32_t generation;
+    bool open;
+} descriptor_t;
+
 struct _control_t {
-    zsock_t *socket;  //  ROUTER, clients ask
+    zsock_t *socket;            //  ROUTER, clients ask
+    monitor_t *watch;           //  its connections
+    descriptor_t *descriptors;  //  by descriptor number
+    size_t descriptor_count;
     subtable_t *subscriptions;
     control_stats_fn *stats;
     void *argument;
@@ -51,7 +72,11 @@ control_new (const char *endpoint, const sock_curve_t *curve, subtable_t *subscr
                                                .hwm = HERALD_CONTROL_HWM,
                                                .max_frame = HERALD_CONTROL_MAX_MSG},
                              "control");
-    if (!self->socket) {
+    if (self->socket)
+        self->watch = monitor_new (zsock_resolve (self->socket), "control",
+                                   ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED);
+    if (!self->watch) {
+        zsock_destroy (&self->socket);
         free (self);
         return NULL;
     }
@@ -76,7 +101,9 @@ control_destroy (control_t **self_p)
         return;
     while (self->waiter_count)
         s_waiter_remove (self, 0);
+    monitor_destroy (&self->watch);
     zsock_destroy (&self->socket);
+    free (self->descriptors);
     free (self);
     *self_p = NULL;
 }
@@ -85,6 +112,57 @@ void *
 control_handle (control_t *self)
 {
     return zsock_resolve (self->socket);
+}
+
+void *
+control_watch_handle (control_t *self)
+{
+    return monitor_handle (self->watch);
+}
+
+//  The state of descriptor fd, made room for; NULL for none (-1) or out
+//  of memory.
+static descriptor_t *
+s_descriptor (control_t *self, int fd)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t) fd >= self->descriptor_count) {
+        size_t count = (size_t) fd * 2 + 16;
+        descriptor_t *grown = realloc (self->descriptors, count * sizeof (descriptor_t));
+        if (!grown)
+            return NULL;
+        memset (grown + self->descriptor_count, 0,
+                (count - self->descriptor_count) * sizeof (descriptor_t));
+        self->descriptors = grown;
+        self->descriptor_count = count;
+    }
+    return &self->descriptors[fd];
+}
+
+//  Connections that came and went: a client's waiters go with it.
+static void
+s_watch (control_t *self)
+{
+    monitor_event_t event;
+    while (monitor_next (self->watch, &event)) {
+        descriptor_t *descriptor = s_descriptor (self, event.value);
+        if (!descriptor)
+            continue;
+        if (event.number == ZMQ_EVENT_ACCEPTED) {
+            descriptor->generation++;
+            descriptor->open = true;
+        } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
+            descriptor->open = false;
+            for (size_t index = 0; index < self->waiter_count;) {
+                waiter_t *waiter = &self->waiters[index];
+                if (waiter->fd == event.value && waiter->generation == descriptor->generation)
+                    s_waiter_remove (self, index);
+                else
+                    index++;
+            }
+        }
+    }
 }
 
 //  Send a reply: the routing envelope, then status and value.
@@ -183,9 +261,10 @@ s_stats_json (control_t *self)
     return json;
 }
 
-//  Answer one parsed request now, or keep it as a waiter.
+//  Answer one parsed request now, or keep it as a waiter. fd is the
+//  descriptor of the client's connection (-1: none).
 static void
-s_answer (control_t *self, zframe_t *routing, bool delimiter, const wire_request_t *request)
+s_answer (control_t *self, zframe_t *routing, bool delimiter, int fd, const wire_request_t *request)
 {
     uint64_t count;
     switch (request->verb) {
@@ -212,6 +291,18 @@ s_answer (control_t *self, zframe_t *routing, bool delimiter, const wire_request
     case WIRE_PROBE:
         break;
     }
+    descriptor_t *descriptor = s_descriptor (self, fd);
+    if (descriptor && !descriptor->open)
+        return;  //  sent just before its client left: nobody to answer
+    size_t mine = 0;
+    for (size_t index = 0; index < self->waiter_count; index++)
+        mine += zframe_eq (self->waiters[index].routing, routing);
+    if (mine == HERALD_MAX_WAITERS_PER_CLIENT) {
+        self->bad_requests++;
+        s_reply (self, routing, delimiter, "ERROR",
+                 "too many waiting requests on this connection; try again");
+        return;
+    }
     if (self->waiter_count == HERALD_MAX_WAITERS) {
         self->bad_requests++;
         s_reply (self, routing, delimiter, "ERROR", "too many waiting requests; try again");
@@ -223,7 +314,9 @@ s_answer (control_t *self, zframe_t *routing, bool delimiter, const wire_request
                          .verb = request->verb,
                          .min = request->min,
                          .max = request->max,
-                         .deadline = zclock_mono () + (int64_t) request->timeout_ms};
+                         .deadline = zclock_mono () + (int64_t) request->timeout_ms,
+                         .fd = descriptor ? fd : -1,
+                         .generation = descriptor ? descriptor->generation : 0};
     const uint8_t *key = request->verb == WIRE_WAIT ? request->topic : request->nonce;
     waiter->key_size = request->verb == WIRE_WAIT ? request->topic_size : request->nonce_size;
     memcpy (waiter->key, key, waiter->key_size);
@@ -232,13 +325,33 @@ s_answer (control_t *self, zframe_t *routing, bool delimiter, const wire_request
 void
 control_read (control_t *self)
 {
-    for (int count = 0; count < HERALD_FORWARD_BATCH && (zsock_events (self->socket) & ZMQ_POLLIN);
-         count++) {
-        zmsg_t *message = zmsg_recv (self->socket);
-        if (!message)
+    s_watch (self);
+    void *handle = zsock_resolve (self->socket);
+    for (int count = 0; count < HERALD_FORWARD_BATCH; count++) {
+        //  The routing frame and the first from the client by hand: the
+        //  client's frame says which descriptor it came by (the routing
+        //  frame, made by the ROUTER, not always).
+        zmq_msg_t head;
+        zmq_msg_init (&head);
+        if (zmq_msg_recv (&head, handle, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&head);
             break;
+        }
+        zframe_t *routing = zframe_new (zmq_msg_data (&head), zmq_msg_size (&head));
+        bool more = zmq_msg_more (&head);
+        zmsg_t *message = zmsg_new ();
+        int fd = -1;
+        if (more && zmq_msg_recv (&head, handle, 0) != -1) {
+            fd = zmq_msg_get (&head, ZMQ_SRCFD);
+            zmsg_addmem (message, zmq_msg_data (&head), zmq_msg_size (&head));
+            more = zmq_msg_more (&head);
+        }
+        zmq_msg_close (&head);
+        zmsg_t *rest = more ? zmsg_recv (self->socket) : NULL;
+        for (zframe_t *frame = rest ? zmsg_pop (rest) : NULL; frame; frame = zmsg_pop (rest))
+            zmsg_append (message, &frame);
+        zmsg_destroy (&rest);
         self->requests++;
-        zframe_t *routing = zmsg_pop (message);
         zframe_t *first = zmsg_first (message);
         bool delimiter = first && zframe_size (first) == 0;
         if (delimiter)
@@ -259,7 +372,7 @@ control_read (control_t *self)
             self->bad_requests++;
             s_reply (self, routing, delimiter, "ERROR", error);
         } else
-            s_answer (self, routing, delimiter, &request);
+            s_answer (self, routing, delimiter, fd, &request);
         zframe_destroy (&routing);
         zmsg_destroy (&message);
     }
@@ -360,9 +473,28 @@ control_test (bool verbose)
     assert (control_expire (control, zclock_mono ()) == -1);
     s_expect (control, client, NULL, "TIMEOUT 2");
 
+    //  One client holds at most HERALD_MAX_WAITERS_PER_CLIENT waiters.
+    zsock_t *greedy = zsock_new_dealer ("inproc://herald-control-test");
+    assert (greedy);
+    for (int index = 0; index <= HERALD_MAX_WAITERS_PER_CLIENT; index++)
+        zstr_sendx (greedy, "", "WAIT", "nobody", "1", "1", "60000", NULL);
+    zmq_pollitem_t item = {zsock_resolve (greedy), 0, ZMQ_POLLIN, 0};
+    while (zmq_poll (&item, 1, 0) == 0) {
+        zmq_pollitem_t server = {control_handle (control), 0, ZMQ_POLLIN, 0};
+        zmq_poll (&server, 1, 100);
+        control_read (control);
+    }
+    char *empty, *status, *value;
+    assert (zstr_recvx (greedy, &empty, &status, &value, NULL) == 3);
+    assert (streq (status, "ERROR") && strstr (value, "on this connection"));
+    zstr_free (&empty);
+    zstr_free (&status);
+    zstr_free (&value);
+    zsock_destroy (&greedy);
+
     //  STATS holds the owner's members and the control module's own.
     s_expect (control, client, "STATS",
-              "OK {\"owner\":42,\"control\":{\"requests\":7,\"errors\":1,\"waiting\":0}}");
+              "OK {\"owner\":42,\"control\":{\"requests\":24,\"errors\":2,\"waiting\":16}}");
 
     zsock_destroy (&client);
     control_destroy (&control);

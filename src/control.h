@@ -29,10 +29,13 @@ control_t *control_new (const char *endpoint, const sock_curve_t *curve, subtabl
 //  caller's pointer.
 void control_destroy (control_t **self_p);
 
-//  The libzmq handle to poll for readability.
+//  The libzmq handles to poll for readability: the requests, and the
+//  connections coming and going. Call control_read when either is.
 void *control_handle (control_t *self);
+void *control_watch_handle (control_t *self);
 
-//  Read the requests that are ready: answer each, or keep it waiting.
+//  Forget the waiters of clients that have gone, then read the requests
+//  that are ready: answer each, or keep it waiting.
 void control_read (control_t *self);
 
 //  Counts may have changed: answer every WAIT now in range.

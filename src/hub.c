@@ -363,13 +363,14 @@ s_run (hub_t *self)
                               {control_handle (self->control), 0, ZMQ_POLLIN, 0},
                               {monitor_handle (self->front_monitor), 0, ZMQ_POLLIN, 0},
                               {monitor_handle (self->back_monitor), 0, ZMQ_POLLIN, 0},
-                              {NULL, herald_signal_fd (), ZMQ_POLLIN, 0}};
+                              {NULL, herald_signal_fd (), ZMQ_POLLIN, 0},
+                              {control_watch_handle (self->control), 0, ZMQ_POLLIN, 0}};
     while (!herald_signal && !s_drained (self)) {
         long timeout = s_timeout (self);
         //  Blocked by a slow subscriber: leave the frontend unread, so that
         //  publishers feel the pressure.
         items[0].events = self->blocked ? 0 : ZMQ_POLLIN;
-        if (zmq_poll (items, 6, timeout) == -1) {
+        if (zmq_poll (items, 7, timeout) == -1) {
             if (zmq_errno () == EINTR)
                 continue;
             log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
@@ -381,7 +382,7 @@ s_run (hub_t *self)
             s_forward_events (self);
         if (items[1].revents & ZMQ_POLLIN)
             s_forward_subscriptions (self);
-        if (items[2].revents & ZMQ_POLLIN)
+        if ((items[2].revents | items[6].revents) & ZMQ_POLLIN)
             control_read (self->control);
         if (items[3].revents & ZMQ_POLLIN)
             monitor_read (self->front_monitor);

@@ -80,38 +80,50 @@ s_accept_failed (monitor_t *self, int error)
     self->accept_failing = true;
 }
 
+int
+monitor_next (monitor_t *self, monitor_event_t *event)
+{
+    while (zsock_events (self->pair) & ZMQ_POLLIN) {
+        zmsg_t *message = zmsg_recv (self->pair);
+        zframe_t *head = message ? zmsg_first (message) : NULL;
+        if (!head || zframe_size (head) != 6) {
+            zmsg_destroy (&message);
+            continue;
+        }
+        uint16_t number;
+        uint32_t value;
+        memcpy (&number, zframe_data (head), sizeof number);
+        memcpy (&value, zframe_data (head) + sizeof number, sizeof value);
+        zmsg_destroy (&message);
+        *event = (monitor_event_t){number, (int) value};
+        monitor_counts_t *counts = &self->counts;
+        if (number == ZMQ_EVENT_ACCEPTED || number == ZMQ_EVENT_CONNECTED) {
+            counts->connections++;
+            counts->opened++;
+            self->accept_failing = false;
+        } else if (number == ZMQ_EVENT_DISCONNECTED) {
+            counts->closed++;
+            if (counts->connections)
+                counts->connections--;
+        } else if (number == ZMQ_EVENT_ACCEPT_FAILED)
+            s_accept_failed (self, (int) value);
+        else if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            counts->handshakes++;
+        else if (number == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                 || number == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                 || number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            counts->handshake_failures++;
+        return 1;
+    }
+    return 0;
+}
+
 void
 monitor_read (monitor_t *self)
 {
-    for (int count = 0; count < HERALD_FORWARD_BATCH && (zsock_events (self->pair) & ZMQ_POLLIN);
-         count++) {
-        zmsg_t *event = zmsg_recv (self->pair);
-        zframe_t *head = event ? zmsg_first (event) : NULL;
-        if (head && zframe_size (head) == 6) {
-            uint16_t number;
-            uint32_t value;
-            memcpy (&number, zframe_data (head), sizeof number);
-            memcpy (&value, zframe_data (head) + sizeof number, sizeof value);
-            monitor_counts_t *counts = &self->counts;
-            if (number == ZMQ_EVENT_ACCEPTED || number == ZMQ_EVENT_CONNECTED) {
-                counts->connections++;
-                counts->opened++;
-                self->accept_failing = false;
-            } else if (number == ZMQ_EVENT_DISCONNECTED) {
-                counts->closed++;
-                if (counts->connections)
-                    counts->connections--;
-            } else if (number == ZMQ_EVENT_ACCEPT_FAILED)
-                s_accept_failed (self, (int) value);
-            else if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-                counts->handshakes++;
-            else if (number == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-                     || number == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                     || number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-                counts->handshake_failures++;
-        }
-        zmsg_destroy (&event);
-    }
+    monitor_event_t event;
+    for (int count = 0; count < HERALD_FORWARD_BATCH && monitor_next (self, &event); count++)
+        ;
 }
 
 const monitor_counts_t *

@@ -33,9 +33,20 @@ void monitor_destroy (monitor_t **self_p);
 //  The libzmq handle to poll for readability.
 void *monitor_handle (monitor_t *self);
 
-//  Read every event that is ready into the counts. A failed accept is
-//  logged at most once a minute (libzmq retries at once, so they come by
-//  the thousand); nothing else is logged.
+//  One event: which (a ZMQ_EVENT_* number) and its value (for ACCEPTED,
+//  CONNECTED and DISCONNECTED, the connection's file descriptor).
+typedef struct {
+    int number;
+    int value;
+} monitor_event_t;
+
+//  Read the next event if one is ready, into the counts and into event.
+//  Returns 1 with an event, 0 if none is ready. A failed accept is logged
+//  at most once a minute (libzmq retries at once, so they come by the
+//  thousand); nothing else is logged.
+int monitor_next (monitor_t *self, monitor_event_t *event);
+
+//  Read every event that is ready (up to a batch) into the counts.
 void monitor_read (monitor_t *self);
 
 //  The counts so far.

@@ -160,6 +160,15 @@ fi
     || fail "no answer while a client left 100000 replies unread: $(cat "$TMP/ctl.out")"
 grep -q "^OK$" "$TMP/ctl.out" || fail "STATS beside a deaf client got: $(cat "$TMP/ctl.out")"
 "$CTL" "$CONTROL" PING | grep -q "^OK$" || fail "the hub stopped answering after a deaf client"
+# Waiting requests go with their client: one that parks day-long WAITs and
+# leaves takes them along (at most 16 per connection meanwhile).
+code=0
+"$CTL" "$CONTROL" --timeout 300 --unread 20 WAIT nobody 1 1 86400000 >/dev/null 2>&1 || code=$?
+[ $code -eq 69 ] || fail "a WAIT for nobody got an answer (exit $code)"
+deadline=$((SECONDS + 5))
+until [ "$(stats_field waiting)" -eq 0 ]; do
+    [ $SECONDS -lt $deadline ] || fail "the hub kept $(stats_field waiting) requests of a client gone"
+done
 
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
