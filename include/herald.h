@@ -109,6 +109,10 @@
 //  ... and from one connection: a publisher or a tool has one at a time,
 //  so one client cannot take the others' share.
 #define HERALD_MAX_WAITERS_PER_CLIENT 16
+//  STATS lists subscriptions, and then topics, while its reply is shorter
+//  than this, and counts the rest: a reply of hundreds of megabytes would
+//  stall the hub while it writes it.
+#define HERALD_STATS_LIST_BYTES (512 * 1024)
 //  Topics whose traffic the hub counts one by one (the rest together).
 #define HERALD_MAX_TOPICS 10000
 //  The longest subscription the hub accepts, by default; a peer that sends

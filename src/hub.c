@@ -216,16 +216,16 @@ s_stats (void *argument, FILE *out)
     fprintf (out,
              "\"version\":\"%s\",\"pid\":%d,\"uptime_ms\":%lld,\"subscriptions\":", HERALD_VERSION,
              (int) getpid (), (long long) (zclock_mono () - self->started));
-    subtable_json (self->subscriptions, out);
+    size_t unlisted = subtable_json (self->subscriptions, out, HERALD_STATS_LIST_BYTES);
     fprintf (out,
-             ",\"subscriptions_total\":%llu,"
+             ",\"subscriptions_unlisted\":%zu,\"subscriptions_total\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
              "\"messages\":{\"in\":%llu,\"out\":%llu,\"send_failures\":%llu,\"terminate\":%llu,"
              "\"probes\":%llu,\"invalid\":%llu,\"waiting_for_slow\":%d},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
              "\"malformed\":%llu},"
              "\"accept_failures\":%llu,\"topics\":",
-             (unsigned long long) subtable_total (self->subscriptions),
+             unlisted, (unsigned long long) subtable_total (self->subscriptions),
              (unsigned long long) front->connections, (unsigned long long) back->connections,
              (unsigned long long) self->events_in, (unsigned long long) self->events_out,
              (unsigned long long) self->send_failures, (unsigned long long) self->terminates,
@@ -233,7 +233,8 @@ s_stats (void *argument, FILE *out)
              self->blocked ? 1 : 0, (unsigned long long) self->subscribes,
              (unsigned long long) self->unsubscribes, (unsigned long long) self->bad_subscriptions,
              (unsigned long long) (front->accept_failures + back->accept_failures));
-    topics_json (self->topics, out);
+    unlisted = topics_json (self->topics, out, 2 * HERALD_STATS_LIST_BYTES);
+    fprintf (out, ",\"topics_unlisted\":%zu", unlisted);
 }
 
 //  Make the sockets. The frontend subscribes to everything, so that no

@@ -121,11 +121,12 @@ subtable_total (subtable_t *self)
     return self->total;
 }
 
-void
-subtable_json (subtable_t *self, FILE *out)
+size_t
+subtable_json (subtable_t *self, FILE *out, long budget)
 {
     fputc ('{', out);
-    for (size_t index = 0; index < self->used; index++) {
+    size_t index = 0;
+    for (; index < self->used && ftell (out) < budget; index++) {
         entry_t *entry = &self->entries[index];
         if (index)
             fputc (',', out);
@@ -133,6 +134,7 @@ subtable_json (subtable_t *self, FILE *out)
         fprintf (out, ":%llu", (unsigned long long) entry->count);
     }
     fputc ('}', out);
+    return self->used - index;
 }
 
 //  --------------------------------------------------------------------------
@@ -184,9 +186,15 @@ subtable_test (bool verbose)
     char *text = NULL;
     size_t length = 0;
     FILE *out = open_memstream (&text, &length);
-    subtable_json (table, out);
+    assert (subtable_json (table, out, 1 << 20) == 0);
     fclose (out);
     assert (strstr (text, "\"TERMINATE\":1") && strstr (text, "\"a\\u0000b\":1"));
+    free (text);
+    //  Past the budget, the rest is counted, not listed.
+    out = open_memstream (&text, &length);
+    size_t unlisted = subtable_json (table, out, 1);
+    fclose (out);
+    assert (unlisted > 0 && streq (text, "{}"));
     free (text);
 
     //  Many distinct prefixes grow the table.

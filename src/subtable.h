@@ -34,8 +34,10 @@ uint64_t subtable_count (subtable_t *self, const void *topic, size_t size);
 //  All subscriptions held.
 uint64_t subtable_total (subtable_t *self);
 
-//  Write the table as a JSON object, prefix -> count.
-void subtable_json (subtable_t *self, FILE *out);
+//  Write the table as a JSON object, prefix -> count, listing prefixes
+//  only while out holds fewer than `budget` bytes (ftell). Returns how
+//  many prefixes were left out.
+size_t subtable_json (subtable_t *self, FILE *out, long budget);
 
 //  Self test.
 void subtable_test (bool verbose);

@@ -126,15 +126,17 @@ topics_lookup (topics_t *self, const void *topic, size_t size)
     return &slot->counters;
 }
 
-void
-topics_json (topics_t *self, FILE *out)
+size_t
+topics_json (topics_t *self, FILE *out, long budget)
 {
     fputc ('{', out);
     bool first = true;
-    for (size_t index = 0; index < self->allocated; index++) {
+    size_t listed = 0;
+    for (size_t index = 0; index < self->allocated && ftell (out) < budget; index++) {
         slot_t *slot = &self->slots[index];
         if (!slot->name)
             continue;
+        listed++;
         if (!first)
             fputc (',', out);
         first = false;
@@ -144,6 +146,7 @@ topics_json (topics_t *self, FILE *out)
     }
     fprintf (out, "},\"other_topics\":{\"in\":%llu,\"out\":%llu}",
              (unsigned long long) self->other.in, (unsigned long long) self->other.out);
+    return self->used - listed;
 }
 
 //  --------------------------------------------------------------------------
@@ -177,10 +180,15 @@ topics_test (bool verbose)
     char *json = NULL;
     size_t size = 0;
     FILE *out = open_memstream (&json, &size);
-    topics_json (topics, out);
+    assert (topics_json (topics, out, 1 << 20) == 0);
     fclose (out);
     assert (strstr (json, "\"event\":{\"in\":1,\"out\":0}"));
     assert (strstr (json, "\"other_topics\":{\"in\":2,\"out\":0}"));
+    free (json);
+    out = open_memstream (&json, &size);
+    assert (topics_json (topics, out, 1) == 100);  //  none listed past the budget
+    fclose (out);
+    assert (strncmp (json, "{},\"other_topics\"", 16) == 0);
     if (verbose)
         printf ("%s\n", json);
     free (json);

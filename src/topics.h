@@ -34,9 +34,11 @@ void topics_destroy (topics_t **self_p);
 //  past the limits (or when memory runs out). Never NULL.
 topic_counters_t *topics_lookup (topics_t *self, const void *topic, size_t size);
 
-//  Write the table as a JSON object, topic -> {"in":N,"out":N}, then
+//  Write the table as a JSON object, topic -> {"in":N,"out":N}, listing
+//  topics only while out holds fewer than `budget` bytes (ftell), then
 //  ,"other_topics":{"in":N,"out":N} for the untracked ones together.
-void topics_json (topics_t *self, FILE *out);
+//  Returns how many tracked topics were left out.
+size_t topics_json (topics_t *self, FILE *out, long budget);
 
 //  Self test.
 void topics_test (bool verbose);

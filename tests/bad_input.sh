@@ -215,4 +215,23 @@ finish s 0
 check_story s 5
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
+# A STATS reply stays bounded, however many subscriptions there are:
+# 1,024 of up to 1,024 bytes (half a megabyte of names) are counted, and
+# those past the list's budget are counted as unlisted.
+start_hub
+# shellcheck disable=SC2046
+start many "$RAWPEER" $((PORT_BASE + 1)) --hold $(seq -f '+%g' 1 1024)
+timeout 20 tail -n +1 -f --pid="$(pid_of many)" "$TMP/many.out" | grep -q -m1 "^sent$" \
+    || fail "the raw peer could not send its subscriptions"
+deadline=$((SECONDS + 10))
+until [ "$(stats_field subscriptions_total)" -eq 1024 ]; do
+    [ $SECONDS -lt $deadline ] || fail "the hub holds $(stats_field subscriptions_total) of 1024"
+done
+"$HERALD" stats --control "$CONTROL" >"$TMP/stats.json" || fail "no STATS beside 1,024 subscriptions"
+[ "$(wc -c <"$TMP/stats.json")" -lt $((1024 * 1024)) ] || fail "a STATS reply of $(wc -c <"$TMP/stats.json") bytes"
+[ "$(stats_field subscriptions_unlisted)" -gt 0 ] || fail "every subscription was listed"
+kill -TERM "$(pid_of many)"
+finish many 143
+kill -TERM "$(pid_of hub)"
+finish hub 0 5
 echo "bad_input: clear errors, right codes, the hub unharmed"
