@@ -31,6 +31,18 @@ exits() {
         || fail "'$*' wrote an error of another shape: $(cat "$TMP/exits.err")"
 }
 
+# finish_story SUB N: a publisher's N events reach SUB, whole, in order;
+# then the hub stops.
+finish_story() {
+    start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events "$2" \
+        --interval 0 --wait-subscribers 1
+    finish p 0
+    finish "$1" 0
+    check_story "$1" "$2"
+    kill -TERM "$(pid_of hub)"
+    finish hub 0 5
+}
+
 exits 64 "missing role" "$HERALD"
 exits 64 "'bogus'" "$HERALD" bogus
 for role in hub pub sub demo stats; do
@@ -181,13 +193,7 @@ expect_count event 1
 start big "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 3 --interval 0 \
     --size 5000 --no-count --no-terminate
 finish big 65
-start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 5 --interval 0 \
-    --wait-subscribers 1
-finish p 0
-finish s 0
-check_story s 5
-kill -TERM "$(pid_of hub)"
-finish hub 0 5
+finish_story s 5
 
 # Subscriptions up to --max-topic-size are counted; a longer one drops its
 # sender (a raw ZMTP peer) before libzmq stores it: one of 120 kB, removed
@@ -208,13 +214,8 @@ for size in 201 120000; do
 done
 expect_count a 0
 expect_count event 1
-start p "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 5 --interval 0 \
-    --wait-subscribers 1
-finish p 0
-finish s 0
-check_story s 5
-kill -TERM "$(pid_of hub)"
-finish hub 0 5
+finish_story s 5
+
 # A STATS reply stays bounded, however many subscriptions there are:
 # 1,024 of up to 1,024 bytes (half a megabyte of names) are counted, and
 # those past the list's budget are counted as unlisted.
