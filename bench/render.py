@@ -17,59 +17,13 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
-
-# The report's last sections: how it was measured, how to do it again. A line that ends in \
-# goes on, in Markdown, on the next.
-TEXT = {
-    "method": """## How it was measured
-
-- TCP loopback, one machine. Every event is the topic `event` and 119 bytes: a zero byte, \
-herald's 18-byte header (publisher id, sequence number) and 100 bytes of payload. The ZeroMQ \
-systems send topic and event as one frame, herald's format; Redis `PUBLISH` and NATS publish \
-carry the same 119 bytes on the channel/subject `event`.
-- direct: the publisher's PUB binds, the SUBs connect to it (no hub). zmq_proxy: `zmq_proxy \
-(XSUB, XPUB)` in its own process. herald: `herald hub --hwm 10000000`. Redis: `redis-server` \
-without persistence. NATS: `nats-server`. Every server is started afresh for each run.
-- Nothing may be dropped: the publisher's PUB has `ZMQ_XPUB_NODROP`; every ZeroMQ queue \
-(publisher, hubs, subscribers) holds 10,000,000 messages; Redis has no output limit for pub/sub \
-clients; NATS subscriptions have no pending limits and the server allows 1 GB pending per \
-client. Each subscriber checks the sequence numbers.
-- One publisher thread sends as fast as it can (Redis: pipelined, at most 4,096 replies \
-outstanding; NATS: buffered). The subscribers are one socket or connection each, read by one \
-thread (NATS: libnats' shared delivery thread). Publisher and subscribers are in the bench's \
-process, each side with its own ZeroMQ context (one I/O thread).
-- Before publishing, readiness is proven, never slept on: herald's publisher proves its path \
-(`PROBE`) and waits until `WAIT` counts every subscriber, as `herald pub --wait-subscribers` \
-does; direct and zmq_proxy repeat a warm-up message until every subscriber has one; Redis waits \
-for every `SUBSCRIBE` confirmation and a `PING`; NATS flushes every connection.""",
-    "method throughput": """\
-- Throughput per subscriber: events per subscriber divided by the time from the first send to \
-the last subscriber's last event. Each run delivers about %d events in all, %d to each \
-subscriber at the highest fan-out.""",
-    "method end": """\
-- Latency: the send time (`CLOCK_MONOTONIC`) travels in the payload; the first events of each \
-run warm the path up and are not counted.
-- Hub CPU: user + system time of the server process (all threads) from `/proc/PID/stat` over \
-the publishing window, in 10 ms ticks. Peak RSS: `VmHWM` from `/proc/PID/status`.
-- Runs alternate: run 1 of every case and system, then run 2, and so on, so that noise on the \
-machine hits every system alike.""",
-    "reproduce": """## Reproduce
-
-```sh
-apt-get install redis-server libhiredis-dev nats-server libnats-dev gnuplot-nox   \
-# optional: the alternatives and the chart
-make bench                                   # writes docs/bench.csv and .json, then bench.md \
-and .png
-make bench ARGS="--runs 5 --subscribers 1,16"   # build/bench/herald_bench --help for more
-python3 bench/render.py docs                 # this report again from docs/bench.csv and \
-docs/bench.json
-```""",
-}
 
 # The throughput targets: what, the other system's kind, the goal, whether herald must be
 # strictly above it, and at which fan-outs (None: all).
@@ -78,15 +32,10 @@ TARGETS = (("herald ≥ 1.0x zmq_proxy, %s", "zmq_proxy", 1.0, False, None),
            ("herald ahead of Redis, %s", "redis", 1.0, True, (1, 4, 16)),
            ("herald ahead of NATS, %s", "nats", 1.0, True, (1, 4, 16)))
 
-# The hub's cost, a table each: what it shows, the metric, and whether it starts at 16
-# subscribers when measured (with a few the first connection's own cost dominates).
-COSTS = (("Hub CPU seconds (user + system, all threads) per million events published, while the "
-          "throughput runs published:", "cpu_per_million", False),
-         ("Hub peak RSS (VmHWM), MB, at the end of the run (it includes what queued while the "
-          "publisher was ahead):", "peak_mb", False),
-         ("Hub memory per connected subscriber, kB: RSS with every subscriber connected and "
-          "ready, less RSS before the first, divided by their number:", "kb_per_subscriber",
-          True))
+# The hub's cost, a table each: the template's name for it, the metric, and whether it starts
+# at 16 subscribers when measured (with a few the first connection's own cost dominates).
+COSTS = (("cpu", "cpu_per_million", False), ("rss", "peak_mb", False),
+         ("memory", "kb_per_subscriber", True))
 
 # The chart's gnuplot script, a command a string, {names} filled in: a 2x2 multiplot of four
 # panels, each from its data file; a panel with nothing to show says so instead.
@@ -120,6 +69,7 @@ COLOURS = {"direct": "#7f7f7f", "zmq_proxy": "#1f77b4", "herald": "#d62728", "re
            "nats": "#ff7f0e"}
 ALSO_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # --also's herald hubs
 
+HERE = os.path.dirname(os.path.abspath(__file__))  # where the templates are
 NAN = float("nan")
 COUNTS = ("subscribers", "messages", "run", "complete", "sent", "expected", "delivered",
           "disorder", "latency_samples")
@@ -181,6 +131,13 @@ def line(*cells): return "| " + " | ".join(str(cell) for cell in cells) + " |"  
 def quote(text): return "'%s'" % str(text).replace("'", "''")  # a gnuplot string
 
 
+def sections(path):
+    """A template's sections by name: each from the line that names it to the next."""
+    with open(path, encoding="utf-8") as file:
+        parts = re.split(r"^<!-- ([a-z ]+) -->\n", file.read().replace("\\\n", ""), flags=re.M)
+    return {name: text.rstrip("\n") for name, text in zip(parts[1::2], parts[2::2])}
+
+
 def table(first, titles, rows):
     """A Markdown table: a column per title, a row per (label, cells)."""
     return "\n".join([line(first, *titles), "|---|" + "---:|" * len(titles)]
@@ -190,9 +147,16 @@ def table(first, titles, rows):
 class Report:
     """The report on one bench run: bench.md, a block of Markdown at a time, and the chart."""
 
-    def __init__(self, meta, samples):
-        self.meta, self.samples = meta, samples
+    def __init__(self, meta, samples, text):
+        self.meta, self.samples, self.text = meta, samples, text
         self.systems, self.points, self.runs = meta["systems"], meta["points"], meta["runs"]
+
+    def fill(self, name, **values):
+        """The template's section name with values put in; a line that is only a placeholder
+        with nothing to put there goes."""
+        text = re.sub(r"^\$\{?(\w+)\}?\n", lambda match: "" if values[match[1]] == "" else match[0],
+                      self.text[name], flags=re.M)
+        return string.Template(text).substitute(values)
 
     # Looking things up
     def system(self, kind):
@@ -297,39 +261,28 @@ class Report:
                      else "yes" if apart else "no: the min–max ranges overlap")
         return line(what, ratio(measured), verdict, agree)
 
-    # The report's sections, in order: each a list of blocks
+    # The report's sections, in order: each a list of the template's sections, filled in
     def head(self):
-        meta = self.meta
-        rows = [("date", meta["date"]), ("machine", meta["machine"]), ("CPU", meta["cpu"]),
-                ("libraries", meta["libraries"])]
+        meta, systems = self.meta, []
         for system in self.systems:
             if system["kind"] in ("redis", "nats"):
-                rows.append((system["name"], "%s %s" % (system["program"], system["version"])
-                             if system["available"] else "not installed: %s" % system["missing"]))
+                systems.append(line(system["name"], "%s %s" % (system["program"], system["version"])
+                                    if system["available"] else "not installed: %s"
+                                    % system["missing"]))
             elif system["kind"] == "herald":
-                rows.append((system["name"], "`%s hub`" % system["program"]))
-        rows += [("runs", "%d per case and system, alternated; %.0f s in all"
-                  % (self.runs, meta["elapsed"])),
-                 ("other load", "%.1f%% of the CPUs used by other processes meanwhile, %.1f%% "
-                  "stolen by the hypervisor" % (meta["others"] * 100, meta["steal"] * 100)),
-                 ("command", "`%s`" % meta["command"])]
-        blocks = ["# herald benchmark\n\n| | |\n|---|---|\n"
-                  + "\n".join(line(*row) for row in rows)]
-        if meta["batch"] != 1:
-            blocks.append("**Experiment: %d events per message in throughput runs; herald's "
-                          "format is 1 event.**" % meta["batch"])
-        if meta["quick"]:
-            blocks.append("**Smoke run (`--quick`): counts too small for the numbers to mean "
-                          "anything.**")
-        return blocks + ["![bench](bench.png)"]
+                systems.append(line(system["name"], "`%s hub`" % system["program"]))
+        return ([self.fill("head", date=meta["date"], machine=meta["machine"], cpu=meta["cpu"],
+                           libraries=meta["libraries"], systems="\n".join(systems),
+                           runs="%d" % self.runs, elapsed="%.0f" % meta["elapsed"],
+                           others="%.1f" % (meta["others"] * 100),
+                           steal="%.1f" % (meta["steal"] * 100), command=meta["command"])]
+                + ([self.fill("batch", batch="%d" % meta["batch"])] if meta["batch"] != 1 else [])
+                + ([self.fill("quick")] if meta["quick"] else []) + [self.fill("chart")])
 
     def targets(self):
         if not self.herald:
             return []
-        rows = ["## Targets\n\nRatios of medians from this run; \"missed by\" is how far below "
-                "the target the ratio is; \"every run agrees\" when herald's slowest run is still "
-                "on the same side of the target as the other system's fastest, and the other way "
-                "round.\n\n| target | measured | | every run agrees |\n|---|---:|---|---|"]
+        rows = []
         for point in self.points_of("throughput"):
             count = point["subscribers"]
             for what, kind, goal, strictly, counts in TARGETS:
@@ -340,7 +293,7 @@ class Report:
         rows.append(self.target("herald p50 latency below zmq_proxy's (zmq_proxy p50 / herald "
                                 "p50)", self.system("zmq_proxy"), self.point("latency"),
                                 "p50_us", 1.0, True, True))
-        return ["\n".join(rows)]
+        return [self.fill("targets", rows="\n".join(rows))]
 
     def throughput(self):
         points, herald = self.points_of("throughput"), self.herald
@@ -357,18 +310,16 @@ class Report:
                  [self.cell(system, point, "throughput", rate) for system in self.systems]
                  + [self.ratio(one, other, point, "throughput") for one, other in pairs])
                 for point in points]
-        return ["## Throughput per subscriber\n\nEvents per second that each subscriber received, "
-                "the publisher sending as fast as it can; median of %d runs (min–max)."
-                % self.runs, table("subscribers", titles, rows)]
+        return [self.fill("throughput", runs="%d" % self.runs,
+                          table=table("subscribers", titles, rows))]
 
     def delivery(self):
         rows = [("%s, %d subscriber%s" % (point["mode"], point["subscribers"],
                                           plural(point["subscribers"])),
                  [self.delivered(system, point) for system in self.systems])
                 for point in self.points if point["mode"] != "ready"]
-        return ["### Delivered / sent\n\nEvery event that every subscriber was sent, over all "
-                "runs; any loss, reordering or failed run is shown here.",
-                table("case", [system["name"] for system in self.systems], rows)]
+        return [self.fill("delivery", table=table("case", [system["name"]
+                                                           for system in self.systems], rows))]
 
     def latency(self):
         point, herald = self.point("latency"), self.herald
@@ -380,9 +331,8 @@ class Report:
             rows += "\n" + line("herald p50 / this p50",
                                  *(self.ratio(herald, system, point, "p50_us")
                                    for system in self.systems))
-        return ["## Latency\n\nOne-way latency in microseconds, publisher paced at %d events/s, 1 "
-                "subscriber, %d samples per run; median of %d runs (min–max)."
-                % (self.meta["rate"], point["messages"], self.runs), rows]
+        return [self.fill("latency", rate="%d" % self.meta["rate"],
+                          samples="%d" % point["messages"], runs="%d" % self.runs, table=rows)]
 
     def cost(self):
         points = self.points_of("throughput")
@@ -390,43 +340,36 @@ class Report:
             return []
         hubs = [system for system in self.systems if system["kind"] != "direct"]
         least = 16 if any(point["subscribers"] >= 16 for point in points) else 0
-        blocks = ["## What the hub costs, and how it grows\n\nThe server process only (hub, "
-                  "zmq_proxy, redis-server, nats-server); direct has none. Median of %d runs "
-                  "(min–max)." % self.runs]
-        for text, metric, from_least in COSTS:
-            blocks += [text, self.medians([(point["subscribers"], point, metric)
-                                           for point in points
-                                           if not from_least or point["subscribers"] >= least],
-                                          systems=hubs)]
-        return blocks
+        tables = {name: self.medians([(point["subscribers"], point, metric) for point in points
+                                      if not from_least or point["subscribers"] >= least],
+                                     systems=hubs)
+                  for name, metric, from_least in COSTS}
+        return [self.fill("cost", runs="%d" % self.runs, **tables)]
 
     def ready(self):
         points = self.points_of("ready")
         if not points:
             return []
-        return ["## Time to ready\n\nMilliseconds from starting the server until it accepts "
-                "connections, plus from starting the clients until every subscriber is counted "
-                "(herald: `WAIT`; Redis: `SUBSCRIBE` confirmed; NATS: flushed; direct, zmq_proxy: "
-                "a warm-up message seen) and the publisher's path is proven (herald: `PROBE`). "
-                "Median of %d runs (min–max)." % self.runs,
-                self.medians([(point["subscribers"], point, "ready_ms") for point in points]
-                             + [("of which server start", points[0], "hub_start_ms")])]
+        return [self.fill("ready", runs="%d" % self.runs, table=self.medians(
+            [(point["subscribers"], point, "ready_ms") for point in points]
+            + [("of which server start", points[0], "hub_start_ms")]))]
 
     def method(self):
-        points = self.points_of("throughput")
-        items = [TEXT["method"], TEXT["method end"]]
+        points, throughput = self.points_of("throughput"), ""
         if points:
-            items.insert(1, TEXT["method throughput"] % (
-                points[0]["messages"] * points[0]["subscribers"], points[-1]["messages"]))
-        return ["\n".join(items)]
+            throughput = self.fill("method throughput",
+                                   events="%d" % (points[0]["messages"] * points[0]["subscribers"]),
+                                   each="%d" % points[-1]["messages"])
+        return [self.fill("method", throughput=throughput)]
 
     def tail(self):
-        missing = [system for system in self.systems if not system["available"]]
-        items = "\n".join("- %s: %s" % (system["name"], system["missing"]) for system in missing)
-        return (["## Not installed", items] if missing else []) + [TEXT["reproduce"]]
+        missing = "\n".join("- %s: %s" % (system["name"], system["missing"])
+                             for system in self.systems if not system["available"])
+        return ([self.fill("not installed", systems=missing)] if missing else []) + [
+            self.fill("reproduce")]
 
     def markdown(self):
-        """bench.md: the sections' blocks, a blank line apart."""
+        """bench.md: the sections, a blank line apart."""
         return "\n\n".join(block for section in (
             self.head, self.targets, self.throughput, self.delivery, self.latency, self.cost,
             self.ready, self.method, self.tail) for block in section()) + "\n"
@@ -509,7 +452,7 @@ def main(argv):
     directory = argv[1]
     out = argv[2] if len(argv) == 3 else directory
     try:
-        report = Report(*load(directory))
+        report = Report(*load(directory), sections(os.path.join(HERE, "report.md.in")))
         os.makedirs(out, exist_ok=True)
         path = os.path.join(out, "bench.md")
         with open(path, "w", encoding="utf-8") as file:
