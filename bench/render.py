@@ -10,7 +10,8 @@ OUT/bench.png; OUT is DIR unless given. Only runs that delivered every event
 count towards the medians; the delivered/sent table shows every run. Exits
 0 once bench.md is written (without gnuplot there is no chart, and it says
 so), 1 if the data cannot be read or the report cannot be written.
-Python 3's standard library only."""
+The fixed text is in templates beside this script: report.md.in (bench.md)
+and chart.gp.in (the gnuplot script). Python 3's standard library only."""
 
 import collections
 import csv
@@ -37,34 +38,7 @@ TARGETS = (("herald ≥ 1.0x zmq_proxy, %s", "zmq_proxy", 1.0, False, None),
 COSTS = (("cpu", "cpu_per_million", False), ("rss", "peak_mb", False),
          ("memory", "kb_per_subscriber", True))
 
-# The chart's gnuplot script, a command a string, {names} filled in: a 2x2 multiplot of four
-# panels, each from its data file; a panel with nothing to show says so instead.
-CHART = ("set terminal pngcairo size 1400,1000 font 'sans,10' noenhanced", "set output {png}",
-         "set datafile missing '?'", "set multiplot layout 2,2 title {title} font 'sans,12'",
-         "set grid")
-HISTOGRAM = ("set style data histogram", "set style histogram clustered gap 1",
-             "set style fill solid 0.8 border -1")
-PANELS = (
-    ("throughput", "Throughput per subscriber (events/s, 100-byte payload)",
-     ("set logscale x 2", "set logscale y 10", "set key top right", "set xlabel 'subscribers'",
-      "set ylabel 'events/s per subscriber'", "set format y '%.0s%c'", "plot {plots}",
-      "set format y '%g'")),
-    ("latency", "One-way latency at {rate} events/s, 1 subscriber (microseconds)",
-     ("unset logscale x", "set logscale y 10", "set xlabel ''", "set ylabel 'microseconds'",
-      "set format y '%.0f'")
-     + HISTOGRAM + ("set boxwidth 0.9", "set key top left", "plot {data} using 2:xtic(1) title "
-                    "'p50', '' using 3 title 'p99', '' using 4 title 'p99.9'")),
-    ("cpu", "Hub CPU per event published (microseconds)",
-     ("set style data lines", "set logscale x 2", "set logscale y 10", "set key top left",
-      "set xlabel 'subscribers'", "set ylabel 'CPU microseconds per event'", "set format y '%g'",
-      "plot {plots}")),
-    ("ready", "Time to ready (milliseconds)",
-     ("unset logscale", "set yrange [0:*]", "set xlabel ''", "set ylabel 'milliseconds'")
-     + HISTOGRAM + ("set key top left", "plot {data} using 2:xtic(1) title '10 subscribers', "
-                    "'' using 3 title '100 subscribers'")))
-EMPTY = ("unset logscale", "set xrange [0:1]", "set yrange [0:1]",
-         "set label 1 'not measured' at graph 0.5, graph 0.5 center", "plot NaN notitle",
-         "unset label 1", "set autoscale", "")
+# The chart's colours, a system's the same in every panel.
 COLOURS = {"direct": "#7f7f7f", "zmq_proxy": "#1f77b4", "herald": "#d62728", "redis": "#2ca02c",
            "nats": "#ff7f0e"}
 ALSO_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # --also's herald hubs
@@ -132,10 +106,20 @@ def quote(text): return "'%s'" % str(text).replace("'", "''")  # a gnuplot strin
 
 
 def sections(path):
-    """A template's sections by name: each from the line that names it to the next."""
+    """A template's sections by name, each from the line that names it (<!-- name --> or
+    #: name) to the next; a line that ends in a backslash goes on on the next."""
     with open(path, encoding="utf-8") as file:
-        parts = re.split(r"^<!-- ([a-z ]+) -->\n", file.read().replace("\\\n", ""), flags=re.M)
+        text = file.read().replace("\\\n", "")
+    parts = re.split(r"^(?:<!--|#:) ([a-z ]+)(?: -->)?\n", text, flags=re.M)
     return {name: text.rstrip("\n") for name, text in zip(parts[1::2], parts[2::2])}
+
+
+def fill(text, **values):
+    """A template's section with values put in; a line that is only a placeholder with
+    nothing to put there goes."""
+    text = re.sub(r"^\$\{?(\w+)\}?\n", lambda match: "" if values[match[1]] == "" else match[0],
+                  text, flags=re.M)
+    return string.Template(text).substitute(values)
 
 
 def table(first, titles, rows):
@@ -147,16 +131,13 @@ def table(first, titles, rows):
 class Report:
     """The report on one bench run: bench.md, a block of Markdown at a time, and the chart."""
 
-    def __init__(self, meta, samples, text):
-        self.meta, self.samples, self.text = meta, samples, text
+    def __init__(self, meta, samples, text, gnuplot):
+        self.meta, self.samples, self.text, self.gnuplot = meta, samples, text, gnuplot
         self.systems, self.points, self.runs = meta["systems"], meta["points"], meta["runs"]
 
     def fill(self, name, **values):
-        """The template's section name with values put in; a line that is only a placeholder
-        with nothing to put there goes."""
-        text = re.sub(r"^\$\{?(\w+)\}?\n", lambda match: "" if values[match[1]] == "" else match[0],
-                      self.text[name], flags=re.M)
-        return string.Template(text).substitute(values)
+        """The report template's section name, filled in."""
+        return fill(self.text[name], **values)
 
     # Looking things up
     def system(self, kind):
@@ -431,12 +412,14 @@ class Report:
         meta = self.meta
         heading = ("herald bench, %s: %s, %s; %d run%s per case, medians (bars: min-max)"
                    % (meta["date"], meta["machine"], meta["cpu"], self.runs, plural(self.runs)))
-        script = [command.format(png=quote(png), title=quote(heading)) for command in CHART]
-        for name, title, commands in PANELS:
-            script += ["set title " + quote(title.format(rate="%d" % meta["rate"]))] + [
-                command.format(data=quote(paths[name]), plots=plots.get(name))
-                for command in (commands if have[name] else EMPTY)]
-        script.append("unset multiplot")
+        script = [fill(self.gnuplot["start"], png=quote(png), title=quote(heading))]
+        for name in data:
+            panel = fill(self.gnuplot[name], rate="%d" % meta["rate"], data=quote(paths[name]),
+                         plots=plots.get(name, ""))
+            if not have[name]:  # its title, and "not measured"
+                panel = panel.split("\n")[0] + "\n" + self.gnuplot["not measured"] + "\n"
+            script.append(panel)
+        script.append(self.gnuplot["end"])
         result = subprocess.run([gnuplot], input="\n".join(script) + "\n", text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
         if result.returncode:
@@ -452,7 +435,8 @@ def main(argv):
     directory = argv[1]
     out = argv[2] if len(argv) == 3 else directory
     try:
-        report = Report(*load(directory), sections(os.path.join(HERE, "report.md.in")))
+        report = Report(*load(directory), *(sections(os.path.join(HERE, name))
+                                            for name in ("report.md.in", "chart.gp.in")))
         os.makedirs(out, exist_ok=True)
         path = os.path.join(out, "bench.md")
         with open(path, "w", encoding="utf-8") as file:
