@@ -121,7 +121,12 @@
 //  stack when it is removed. Topics longer than this are not counted one
 //  by one either, which bounds the counters' memory.
 #define HERALD_MAX_TOPIC_DEFAULT 1024
-#define HERALD_MAX_TOPIC_LIMIT   65536
+//  ... and at most this: a subscription of 65,536 bytes already overflows
+//  a 4 MiB stack.
+#define HERALD_MAX_TOPIC_LIMIT 16384
+//  The bytes a subscription's frame holds beside its topic: ZMTP 3.1's
+//  SUBSCRIBE command name and its length.
+#define HERALD_SUBSCRIBE_OVERHEAD 10
 //  ... and at least this long: a subscriber's probe subscription
 //  ($herald/probe/ and 32 hex digits) must fit.
 #define HERALD_MAX_TOPIC_LEAST 64

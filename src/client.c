@@ -34,7 +34,8 @@ struct _client_t {
     uint64_t asked_ms;                            //  how long this call asked the hub to wait
     bool broken;                                  //  a call failed for a reason of our own
     char nonce[NONCE_SIZE];
-    void *data;  //  the socket being proven
+    size_t probes_held;  //  times the SUB subscribed to the probe topic
+    void *data;          //  the socket being proven
 };
 
 client_t *
@@ -50,6 +51,11 @@ client_new (const char *endpoint, const sock_curve_t *curve, uint64_t timeout_ms
     self->curve = curve && curve->cert;
     self->req =
         sock_new (ZMQ_REQ, endpoint, false, &(sock_options_t){.curve = curve}, "control client");
+    //  A REQ that may send again before its reply: when the connection
+    //  drops (a hub restarting), the request it carried is lost with it,
+    //  and the call sends it again.
+    if (self->req)
+        zsock_set_req_relaxed (self->req, 1);
     if (self->req)
         self->monitor = monitor_new (
             zsock_resolve (self->req), "control-client",
@@ -97,7 +103,7 @@ s_no_reply (client_t *self, const char *verb, int64_t waited_ms)
     monitor_read (self->monitor);
     const monitor_counts_t *counts = monitor_counts (self->monitor);
     if (counts->handshake_failures && !counts->handshakes)
-        log_error ("the hub at %s refused the handshake, %llu times in %lld ms (%s)",
+        log_error ("the hub at %s refused the handshake (%llu tries in %lld ms; %s)",
                    self->endpoint, (unsigned long long) counts->handshake_failures,
                    (long long) waited_ms, s_handshake_hint (self));
     else if (!counts->opened)
@@ -121,8 +127,12 @@ s_notice (client_t *self)
     if (counts->handshake_failures && !counts->handshakes)
         log_warn ("the hub at %s refuses the handshake (%s); still trying", self->endpoint,
                   s_handshake_hint (self));
-    else if (!counts->handshakes)
+    else if (!counts->opened)
         log_warn ("waiting for the hub at %s (is herald hub running?)", self->endpoint);
+    else if (!counts->handshakes)
+        log_warn ("something at %s took the connection but has not completed a handshake "
+                  "(is that the hub's control endpoint?); still trying",
+                  self->endpoint);
     else if (*self->waiting_for && self->asked_ms > HERALD_CLIENT_NOTICE_MS)
         log_info ("waiting for %s", self->waiting_for);
     else
@@ -146,13 +156,17 @@ s_call (client_t *self, uint64_t asked_ms, tick_fn *tick, const char *verb, ...)
     for (const char *frame = verb; frame; frame = va_arg (args, const char *))
         zmsg_addstr (request, frame);
     va_end (args);
-    if (zmsg_send (&request, self->req) == -1) {
+    zmsg_t *again = zmsg_dup (request);
+    if (!again || zmsg_send (&request, self->req) == -1) {
         log_error ("cannot send %s to the hub at %s: %s", verb, self->endpoint,
                    zmq_strerror (zmq_errno ()));
         zmsg_destroy (&request);
+        zmsg_destroy (&again);
         self->broken = true;
         return NULL;
     }
+    uint64_t closed = monitor_counts (self->monitor)->closed;
+    uint64_t handshakes = monitor_counts (self->monitor)->handshakes;
     if (tick)
         tick (self);
     int64_t started = zclock_mono ();
@@ -184,17 +198,34 @@ s_call (client_t *self, uint64_t asked_ms, tick_fn *tick, const char *verb, ...)
         if (rc == -1 && zmq_errno () != EINTR) {
             log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
             self->broken = true;
+            zmsg_destroy (&again);
             return NULL;
         }
         if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
             monitor_read (self->monitor);
+        //  The connection that carried the request dropped, and a new one
+        //  is up: send it again there, without waiting.
+        const monitor_counts_t *now_counts = monitor_counts (self->monitor);
+        if (now_counts->closed != closed && now_counts->handshakes != handshakes) {
+            closed = now_counts->closed;
+            handshakes = now_counts->handshakes;
+            log_debug ("the connection to the hub at %s dropped: sending %s again", self->endpoint,
+                       verb);
+            size_t left = zmsg_size (again);
+            for (zframe_t *frame = zmsg_first (again); frame; frame = zmsg_next (again))
+                if (zframe_send (&frame, self->req,
+                                 ZFRAME_REUSE | ZFRAME_DONTWAIT | (--left ? ZFRAME_MORE : 0)))
+                    break;
+        }
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             self->answered = true;
+            zmsg_destroy (&again);
             return zmsg_recv (self->req);
         }
         if (tick)
             tick (self);
     }
+    zmsg_destroy (&again);
     if (!herald_signal)
         s_no_reply (self, verb, zclock_mono () - started);
     return NULL;
@@ -358,7 +389,19 @@ s_subscribe_probe (client_t *self)
     int events;
     size_t size = sizeof events;
     zmq_getsockopt (self->data, ZMQ_EVENTS, &events, &size);
-    zmq_setsockopt (self->data, ZMQ_SUBSCRIBE, topic, strlen (topic));
+    if (zmq_setsockopt (self->data, ZMQ_SUBSCRIBE, topic, strlen (topic)) == 0)
+        self->probes_held++;
+}
+
+//  Drop the probe subscription, as often as it was made, so that a
+//  reconnect never sends it again ahead of the topics.
+static void
+s_unsubscribe_probe (client_t *self)
+{
+    char topic[sizeof HERALD_PROBE_TOPIC + 1 + NONCE_SIZE];
+    snprintf (topic, sizeof topic, "%s/%s", HERALD_PROBE_TOPIC, self->nonce);
+    for (; self->probes_held; self->probes_held--)
+        zmq_setsockopt (self->data, ZMQ_UNSUBSCRIBE, topic, strlen (topic));
 }
 
 int
@@ -366,21 +409,52 @@ client_prove_subscriber (client_t *self, void *sub)
 {
     snprintf (self->waiting_for, sizeof self->waiting_for,
               "the hub at %s to count this subscriber (is --backend the hub's?)", self->endpoint);
-    //  Two probes: a SUB that connects sends the subscriptions it already
-    //  has in its own (sorted) order, so the first probe may overtake the
-    //  topics; it proves the connection is up. The second is sent after
-    //  everything before it, and the hub reads one connection's
-    //  subscriptions in order: once it has seen the second, it counts us.
-    for (int round = 0; round < 2; round++) {
+    //  Two probes in a row on one connection: a SUB that connects sends
+    //  the subscriptions it already has in its own (sorted) order, so the
+    //  first probe may overtake the topics; it proves the connection is up.
+    //  The second is sent after everything before it, and the hub reads one
+    //  connection's subscriptions in order: once it has seen the second, it
+    //  counts us. A probe is dropped once seen, and a round in which the
+    //  connection dropped (a reconnect sends everything again, sorted)
+    //  starts the proof over.
+    monitor_t *drops = monitor_new (sub, "subscriber", ZMQ_EVENT_DISCONNECTED);
+    if (!drops) {
+        self->broken = true;
+        return -1;
+    }
+    int64_t started = zclock_mono ();
+    int rc = 0;
+    for (int round = 0; round < 2 && rc == 0;) {
+        uint64_t closed = monitor_counts (drops)->closed;
         int code = s_probe (self, sub, s_subscribe_probe);
+        s_unsubscribe_probe (self);
+        monitor_read (drops);
+        uint64_t dropped = monitor_counts (drops)->closed;
         if (code == REPLY_TIMEOUT)
             log_error ("the hub at %s answers, but has not counted this subscriber in %llu ms "
                        "(is --backend the hub's?)",
                        self->endpoint, (unsigned long long) self->timeout_ms);
         if (code != REPLY_OK)
-            return -1;
+            rc = -1;
+        else if (dropped == closed)
+            round++;
+        else if (self->timeout_ms && zclock_mono () - started > (int64_t) self->timeout_ms) {
+            log_error ("the hub at %s dropped this subscriber's connection %llu times in %llu ms "
+                       "(is --topic longer than the hub's --max-topic-size?)",
+                       self->endpoint, (unsigned long long) dropped,
+                       (unsigned long long) self->timeout_ms);
+            rc = -1;
+        } else {
+            if (closed == 0)  //  the first drop: say so once
+                log_warn ("the hub at %s dropped this subscriber's connection while proving it "
+                          "was counted; trying again (is --topic longer than the hub's "
+                          "--max-topic-size?)",
+                          self->endpoint);
+            round = 0;
+        }
     }
-    return 0;
+    monitor_destroy (&drops);
+    return rc;
 }
 
 //  --------------------------------------------------------------------------

@@ -292,6 +292,13 @@ s_answer (control_t *self, zframe_t *routing, bool delimiter, int fd, const wire
         break;
     }
     descriptor_t *descriptor = s_descriptor (self, fd);
+    if (descriptor && !descriptor->open) {
+        //  A connection accepted since the monitor was last read: its
+        //  ACCEPTED is there by now (libzmq reports it before the
+        //  connection can send anything).
+        s_watch (self);
+        descriptor = s_descriptor (self, fd);
+    }
     if (descriptor && !descriptor->open)
         return;  //  sent just before its client left: nobody to answer
     size_t mine = 0;

@@ -265,9 +265,10 @@ s_open (hub_t *self)
     self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, &options, "frontend");
     if (!self->frontend)
         return HERALD_EXIT_UNAVAILABLE;
-    //  The backend receives nothing but subscriptions (and pings): a byte
-    //  for subscribe or unsubscribe, then the topic.
-    options.max_frame = (int64_t) cfg->max_topic_size + 1;
+    //  The backend receives nothing but subscriptions (and pings): the
+    //  topic, after ZMTP 3.1's "\x09SUBSCRIBE" (10 bytes; 3.0 peers send a
+    //  single byte, and so may send 9 bytes more).
+    options.max_frame = (int64_t) cfg->max_topic_size + HERALD_SUBSCRIBE_OVERHEAD;
     options.heartbeat_ms = (int) cfg->heartbeat_ms;
     options.heartbeat_watch = true;
     self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, &options, "backend");
@@ -396,12 +397,25 @@ s_run (hub_t *self)
     return HERALD_EXIT_OK;
 }
 
+//  True if only this machine can reach endpoint: loopback, IPC, inproc.
+static bool
+s_is_local (const char *endpoint)
+{
+    return strncmp (endpoint, "ipc://", 6) == 0 || strncmp (endpoint, "inproc://", 9) == 0
+           || strncmp (endpoint, "tcp://127.", 10) == 0
+           || strncmp (endpoint, "tcp://localhost:", 16) == 0
+           || strncmp (endpoint, "tcp://[::1]:", 12) == 0;
+}
+
 static void
 s_log_start (hub_t *self, uint64_t fd_limit)
 {
     const config_t *cfg = self->cfg;
-    char curve[CONFIG_TEXT_MAX + 64] =
-        "CURVE off: traffic is plaintext, anyone who reaches these endpoints may connect";
+    char curve[CONFIG_TEXT_MAX + 64] = "CURVE off: traffic is plaintext, and ";
+    bool local =
+        s_is_local (cfg->frontend) && s_is_local (cfg->backend) && s_is_local (cfg->control);
+    strcat (curve, local ? "anyone on this machine may connect"
+                         : "anyone who can reach these endpoints may connect");
     if (self->curve.cert)
         snprintf (curve, sizeof curve, "CURVE on, public key %s, clients let in: %s",
                   zcert_public_txt (self->curve.cert),

@@ -12,6 +12,13 @@
 
 #include <czmq.h>
 
+//  Remove path if it is there. Returns 0, or -1 with errno.
+static int
+s_remove (const char *path)
+{
+    return unlink (path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
 int
 keygen_main (const config_t *cfg)
 {
@@ -22,6 +29,12 @@ keygen_main (const config_t *cfg)
                                                        : NULL;
     if (existing && !cfg->force) {
         log_error ("%s exists: not replacing a key pair (--force does)", existing);
+        return HERALD_EXIT_CANTCREAT;
+    }
+    //  --force: make the files anew, so that the secret one gets its
+    //  owner-only mode whatever the old one had.
+    if (existing && (s_remove (cfg->out) || s_remove (secret))) {
+        log_error ("cannot replace %s and %s: %s", cfg->out, secret, strerror (errno));
         return HERALD_EXIT_CANTCREAT;
     }
     zcert_t *cert = zcert_new ();

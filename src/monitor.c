@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 struct _monitor_t {
+    void *watched;  //  the socket watched
     zsock_t *pair;  //  where libzmq's monitor writes
     char what[32];
     monitor_counts_t counts;
@@ -30,6 +31,7 @@ monitor_new (void *handle, const char *what, int events)
         return NULL;
     }
     snprintf (self->what, sizeof self->what, "%s", what);
+    self->watched = handle;
     char endpoint[96];
     snprintf (endpoint, sizeof endpoint, "inproc://herald-monitor-%s-%p", what, (void *) self);
     if (zmq_socket_monitor (handle, endpoint, events)) {
@@ -51,6 +53,9 @@ monitor_destroy (monitor_t **self_p)
 {
     if (!*self_p)
         return;
+    //  Stop libzmq's side first: its monitor sends block, in the watched
+    //  socket's I/O thread, once nobody reads them.
+    zmq_socket_monitor ((*self_p)->watched, NULL, 0);
     zsock_destroy (&(*self_p)->pair);
     free (*self_p);
     *self_p = NULL;

@@ -27,7 +27,8 @@ typedef struct {
 //  names it in log lines ("frontend"). Returns NULL after logging why.
 monitor_t *monitor_new (void *handle, const char *what, int events);
 
-//  Stop watching; safe on NULL, nulls the caller's pointer.
+//  Stop watching (before the watched socket is closed); safe on NULL,
+//  nulls the caller's pointer.
 void monitor_destroy (monitor_t **self_p);
 
 //  The libzmq handle to poll for readability.

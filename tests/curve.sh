@@ -27,7 +27,9 @@ grep -q "hub.cert exists: not replacing a key pair (--force does)" "$TMP/keygen-
     || fail "keygen did not say why: $(cat "$TMP/keygen-again.err")"
 cmp -s "$TMP/hub.cert_secret" "$TMP/hub.before" || fail "keygen replaced the hub's secret key"
 "$HERALD" keygen --out "$TMP/spare.cert" >/dev/null || fail "keygen spare"
+chmod 644 "$TMP/spare.cert_secret"
 "$HERALD" keygen --out "$TMP/spare.cert" --force >/dev/null || fail "keygen --force"
+[ "$(stat -c %a "$TMP/spare.cert_secret")" = 600 ] || fail "a replaced secret key is readable by others"
 
 start_curve_hub() {
     start hub "$HERALD" hub --frontend "$FRONTEND_BIND" --backend "$BACKEND_BIND" \

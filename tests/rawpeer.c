@@ -1,13 +1,13 @@
-/*  rawpeer.c - herald_rawpeer, a test tool: a ZMTP 3.0 peer written by hand
+/*  rawpeer.c - herald_rawpeer, a test tool: a ZMTP 3.1 peer written by hand
     on a plain TCP socket, not with libzmq, to send what no libzmq socket
     would (libzmq's own subscription trie cannot even hold a subscription
     of 120 kB).
 
     usage: herald_rawpeer PORT [--hold] FRAME...
       Connects to 127.0.0.1:PORT, says it is a SUB (NULL mechanism), reads
-      the hub's greeting and READY, then sends each FRAME as one message:
-      "+SIZE" is a subscription to SIZE bytes of 'a', "-SIZE" its
-      unsubscription. Then it waits for the hub to hang up: exit 0 when it
+      the hub's greeting and READY, then sends each FRAME: "+SIZE" is a
+      SUBSCRIBE command for SIZE bytes of 'a', "-SIZE" its CANCEL, as
+      libzmq 4.3's SUB sends them. Then it waits for the hub to hang up: exit 0 when it
       does (during the frames or after them), 2 if it has not after 10 s.
       With --hold, it prints "sent" once the frames are sent and keeps the
       connection until it is killed; 1 if the hub hung up before. Exit 69
@@ -78,21 +78,23 @@ s_skip_frame (int fd)
     return 0;
 }
 
-//  One message of one frame: the subscribe (1) or unsubscribe (0) byte,
-//  then size bytes of 'a', as a long frame.
+//  One command frame (long): SUBSCRIBE or CANCEL, then size bytes of 'a'.
 static int
-s_send_subscription (int fd, uint8_t verb, size_t size)
+s_send_subscription (int fd, bool subscribe, size_t size)
 {
-    uint8_t head[10] = {0x02};
-    uint64_t length = (uint64_t) size + 1;
+    const char *name = subscribe ? "SUBSCRIBE" : "CANCEL";
+    size_t name_size = strlen (name);
+    uint8_t head[9 + 1 + 9] = {0x06};
+    uint64_t length = (uint64_t) (1 + name_size + size);
     for (int index = 0; index < 8; index++)
         head[1 + index] = (uint8_t) (length >> (8 * (7 - index)));
-    head[9] = verb;
+    head[9] = (uint8_t) name_size;
+    memcpy (head + 10, name, name_size);
     char *topic = malloc (size ? size : 1);
     if (!topic)
         return -1;
     memset (topic, 'a', size);
-    int rc = s_send_all (fd, head, sizeof head) || s_send_all (fd, topic, size) ? -1 : 0;
+    int rc = s_send_all (fd, head, 10 + name_size) || s_send_all (fd, topic, size) ? -1 : 0;
     free (topic);
     return rc;
 }
@@ -112,9 +114,9 @@ main (int argc, char *argv[])
         perror ("herald_rawpeer: connect");
         return 69;
     }
-    //  Greeting: signature, version 3.0, mechanism NULL, not a server.
+    //  Greeting: signature, version 3.1, mechanism NULL, not a server.
     uint8_t greeting[GREETING_SIZE] = {0xff, 0,    0, 0, 0,   0,   0,   0,
-                                       0,    0x7f, 3, 0, 'N', 'U', 'L', 'L'};
+                                       0,    0x7f, 3, 1, 'N', 'U', 'L', 'L'};
     static const uint8_t ready[] = "\x04\x19\x05READY\x0bSocket-Type\x00\x00\x00\x03SUB";
     uint8_t theirs[GREETING_SIZE];
     if (s_send_all (fd, greeting, sizeof greeting) || s_read_all (fd, theirs, sizeof theirs)
@@ -128,8 +130,8 @@ main (int argc, char *argv[])
             hold = true;
             continue;
         }
-        uint8_t verb = argv[index][0] == '+' ? 1 : 0;
-        if (s_send_subscription (fd, verb, (size_t) atol (argv[index] + 1))) {
+        bool subscribe = argv[index][0] == '+';
+        if (s_send_subscription (fd, subscribe, (size_t) atol (argv[index] + 1))) {
             if (!hold)
                 return 0;  //  hung up while we sent: what we wait for
             fprintf (stderr, "herald_rawpeer: the hub hung up before frame %d\n", index - 1);
