@@ -243,6 +243,15 @@ control_expire (control_t *self, int64_t now)
     return next == -1 ? -1 : (long) (next - now);
 }
 
+//  Our members of STATS: "control":{...}.
+static void
+s_json (control_t *self, FILE *out)
+{
+    fprintf (out, "\"control\":{\"requests\":%llu,\"errors\":%llu,\"waiting\":%zu}",
+             (unsigned long long) self->requests, (unsigned long long) self->bad_requests,
+             self->waiter_count);
+}
+
 //  STATS: the owner's members, then ours.
 static char *
 s_stats_json (control_t *self)
@@ -255,7 +264,7 @@ s_stats_json (control_t *self)
     fputc ('{', out);
     self->stats (self->argument, out);
     fputc (',', out);
-    control_json (self, out);
+    s_json (self, out);
     fputc ('}', out);
     fclose (out);
     return json;
@@ -383,14 +392,6 @@ control_read (control_t *self)
         zframe_destroy (&routing);
         zmsg_destroy (&message);
     }
-}
-
-void
-control_json (control_t *self, FILE *out)
-{
-    fprintf (out, "\"control\":{\"requests\":%llu,\"errors\":%llu,\"waiting\":%zu}",
-             (unsigned long long) self->requests, (unsigned long long) self->bad_requests,
-             self->waiter_count);
 }
 
 //  --------------------------------------------------------------------------

@@ -49,9 +49,6 @@ void control_probe_seen (control_t *self, const void *nonce, size_t size);
 //  Returns the milliseconds until the next deadline, or -1 if none.
 long control_expire (control_t *self, int64_t now);
 
-//  Write "control":{...} (requests, errors, waiting) for STATS.
-void control_json (control_t *self, FILE *out);
-
 //  Self test.
 void control_test (bool verbose);
 
