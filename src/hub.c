@@ -51,12 +51,6 @@ typedef struct {
     uint64_t bad_subscriptions;  //  malformed or unknown, ignored
 } hub_t;
 
-static bool
-s_is_terminate (const uint8_t *topic, size_t size)
-{
-    return size == strlen (HERALD_TERMINATE) && memcmp (topic, HERALD_TERMINATE, size) == 0;
-}
-
 //  A publisher's probe is an event on $herald/probe whose payload is the
 //  nonce. Other reserved topics mean nothing to this hub.
 static void
@@ -144,7 +138,7 @@ s_forward_events (hub_t *self)
             s_take_reserved (self, data, size);
             continue;
         }
-        if (s_is_terminate (data, topic_size))
+        if (wire_topic_is_terminate (data, topic_size))
             s_take_terminate (self);
         self->events_in++;
         topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);

@@ -108,8 +108,7 @@ s_read (subscriber_t *self)
         log_warn ("%s ignored a message that is not a herald event", self->name);
         goto done;
     }
-    bool terminate = event.topic_size == strlen (HERALD_TERMINATE)
-                     && memcmp (event.topic, HERALD_TERMINATE, event.topic_size) == 0;
+    bool terminate = wire_topic_is_terminate (event.topic, event.topic_size);
     size_t prefix = strlen (self->cfg->topic);
     if (!terminate
         && (event.topic_size < prefix || memcmp (event.topic, self->cfg->topic, prefix))) {

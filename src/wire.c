@@ -78,6 +78,12 @@ wire_event_decode (const void *message, size_t size, wire_event_t *event)
 }
 
 bool
+wire_topic_is_terminate (const void *topic, size_t size)
+{
+    return size == strlen (HERALD_TERMINATE) && memcmp (topic, HERALD_TERMINATE, size) == 0;
+}
+
+bool
 wire_topic_is_reserved (const void *topic, size_t size)
 {
     size_t length = strlen (HERALD_RESERVED_PREFIX);
@@ -231,6 +237,8 @@ wire_test (bool verbose)
     message[5] = 'h';
     assert (wire_event_decode (message, size, &event) == -1);
 
+    assert (wire_topic_is_terminate ("TERMINATE", 9));
+    assert (!wire_topic_is_terminate ("TERMINATED", 10) && !wire_topic_is_terminate ("TERM", 4));
     assert (wire_topic_is_reserved ("$herald/probe", 13));
     assert (wire_topic_is_reserved ("$herald", 7));
     assert (!wire_topic_is_reserved ("$heral", 6));

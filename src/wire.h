@@ -59,6 +59,9 @@ int wire_event_split (const void *message, size_t size, size_t *topic_size);
 //  event.
 int wire_event_decode (const void *message, size_t size, wire_event_t *event);
 
+//  True if the topic is the shutdown topic, TERMINATE (exactly).
+bool wire_topic_is_terminate (const void *topic, size_t size);
+
 //  True if the topic is one of the hub's own ($herald...).
 bool wire_topic_is_reserved (const void *topic, size_t size);
 

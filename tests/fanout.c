@@ -103,8 +103,7 @@ s_check (fanout_t *self, size_t index, zmq_msg_t *message)
                    zmq_msg_size (message));
         return;
     }
-    bool terminate = event.topic_size == strlen (HERALD_TERMINATE)
-                     && memcmp (event.topic, HERALD_TERMINATE, event.topic_size) == 0;
+    bool terminate = wire_topic_is_terminate (event.topic, event.topic_size);
     size_t prefix = strlen (options->topic);
     if (!terminate && (event.topic_size < prefix || memcmp (event.topic, options->topic, prefix))) {
         s_problem (self, index, "a message on topic '%.*s'", (int) event.topic_size,
