@@ -38,9 +38,11 @@ typedef struct {
 } waiter_t;
 
 //  A descriptor's connections: how many it has had, and whether the last
-//  is open.
+//  is open. A connection accepted before the monitor started has no
+//  ACCEPTED event: until the descriptor's first event, it is taken as open.
 typedef struct {
     uint32_t generation;
+    bool seen;  //  the monitor has reported on it
     bool open;
 } descriptor_t;
 
@@ -151,8 +153,9 @@ s_watch (control_t *self)
             continue;
         if (event.number == ZMQ_EVENT_ACCEPTED) {
             descriptor->generation++;
-            descriptor->open = true;
+            descriptor->seen = descriptor->open = true;
         } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
+            descriptor->seen = true;
             descriptor->open = false;
             for (size_t index = 0; index < self->waiter_count;) {
                 waiter_t *waiter = &self->waiters[index];
@@ -301,14 +304,14 @@ s_answer (control_t *self, zframe_t *routing, bool delimiter, int fd, const wire
         break;
     }
     descriptor_t *descriptor = s_descriptor (self, fd);
-    if (descriptor && !descriptor->open) {
+    if (descriptor && descriptor->seen && !descriptor->open) {
         //  A connection accepted since the monitor was last read: its
         //  ACCEPTED is there by now (libzmq reports it before the
         //  connection can send anything).
         s_watch (self);
         descriptor = s_descriptor (self, fd);
     }
-    if (descriptor && !descriptor->open)
+    if (descriptor && descriptor->seen && !descriptor->open)
         return;  //  sent just before its client left: nobody to answer
     size_t mine = 0;
     for (size_t index = 0; index < self->waiter_count; index++)
