@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <czmq.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/random.h>
 
@@ -157,12 +158,22 @@ s_call (client_t *self, uint64_t asked_ms, tick_fn *tick, const char *verb, ...)
         zmsg_addstr (request, frame);
     va_end (args);
     zmsg_t *again = zmsg_dup (request);
+    //  A REQ whose connection failed its handshake has nowhere to send
+    //  until it reconnects: wait for that no longer than the call may.
+    zsock_set_sndtimeo (
+        self->req, self->timeout_ms && self->timeout_ms < INT_MAX ? (int) self->timeout_ms : -1);
+    int64_t sent_at = zclock_mono ();
     if (!again || zmsg_send (&request, self->req) == -1) {
-        log_error ("cannot send %s to the hub at %s: %s", verb, self->endpoint,
-                   zmq_strerror (zmq_errno ()));
+        int error = zmq_errno ();
         zmsg_destroy (&request);
         zmsg_destroy (&again);
-        self->broken = true;
+        if (error == EAGAIN)
+            s_no_reply (self, verb, zclock_mono () - sent_at);
+        else if (!herald_signal) {
+            log_error ("cannot send %s to the hub at %s: %s", verb, self->endpoint,
+                       zmq_strerror (error));
+            self->broken = true;
+        }
         return NULL;
     }
     uint64_t closed = monitor_counts (self->monitor)->closed;
