@@ -42,7 +42,7 @@ fuzz:
 	@sh scripts/deps.sh fuzz
 	CC=clang cmake -S fuzz -B $(BUILD)-fuzz
 	cmake --build $(BUILD)-fuzz -j $(JOBS)
-	for target in control event options; do \
+	for target in $$(ls fuzz/fuzz_*.c | sed 's|fuzz/fuzz_\(.*\)\.c|\1|'); do \
 	    mkdir -p $(BUILD)-fuzz/corpus-$$target && \
 	    $(BUILD)-fuzz/fuzz_$$target -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)-fuzz/ \
 	        $(BUILD)-fuzz/corpus-$$target fuzz/corpus/$$target || exit 1; \

@@ -124,6 +124,10 @@
 //  ... and at most this: a subscription of 65,536 bytes already overflows
 //  a 4 MiB stack.
 #define HERALD_MAX_TOPIC_LIMIT 16384
+//  The most subscriptions one subscriber may hold, by default; one that
+//  sends more is disconnected. With --max-topic-size, it bounds what a
+//  subscriber can make the hub (and libzmq's own table) hold.
+#define HERALD_MAX_SUBSCRIPTIONS_DEFAULT 10000
 //  The bytes a subscription's frame holds beside its topic: ZMTP 3.1's
 //  SUBSCRIBE command name and its length.
 #define HERALD_SUBSCRIBE_OVERHEAD 10

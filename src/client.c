@@ -482,7 +482,7 @@ static void
 s_test_hub (zsock_t *pipe, void *argument)
 {
     subtable_t *subscriptions = argument;
-    control_t *control = control_new ("inproc://herald-client-test", &(sock_curve_t){0},
+    control_t *control = control_new ("inproc://herald-client-test", &(sock_curve_t){0}, NULL,
                                       subscriptions, s_test_stats, NULL);
     assert (control);
     zsock_signal (pipe, 0);
@@ -511,8 +511,8 @@ client_test (bool verbose)
     client_destroy (&client);
     client_destroy (&client);
 
-    subtable_t *subscriptions = subtable_new ();
-    assert (subtable_apply (subscriptions, "\1ev", 3) == 0);
+    subtable_t *subscriptions = subtable_new (HERALD_MAX_TOPIC_DEFAULT, 0);
+    assert (subtable_apply (subscriptions, 1, "\1ev", 3) == 0);
     zactor_t *hub = zactor_new (s_test_hub, subscriptions);
     client = client_new ("inproc://herald-client-test", &(sock_curve_t){0}, 100);
     assert (client_count (client, "event", &count) == 0 && count == 1);

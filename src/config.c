@@ -84,6 +84,10 @@ static const option_t s_options[] = {
     {"max-topic-size", "BYTES", KIND_NUMBER, ROLE_HUB, AT (max_topic_size), NO_GIVEN,
      HERALD_MAX_TOPIC_LEAST, HERALD_MAX_TOPIC_LIMIT,
      "longest subscription; a subscriber sending a longer one is disconnected"},
+    {"max-subscriptions", "N", KIND_NUMBER, ROLE_HUB, AT (max_subscriptions), NO_GIVEN, 0,
+     UINT32_MAX,
+     "most subscriptions one subscriber may hold; one sending more is disconnected (0: no "
+     "limit)"},
     {"heartbeat", "MS", KIND_NUMBER, ROLE_HUB | ROLE_SUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
      "milliseconds between pings (hub: to each subscriber, and one silent for 3 is dropped; "
      "sub: to the hub, so it knows a subscriber that is behind is alive) (0: off)"},
@@ -97,7 +101,18 @@ static const option_t s_options[] = {
     {"curve-server-key", "FILE", KIND_PATH, CLIENTS, AT (curve_server_key), NO_GIVEN, 0, 0,
      "CURVE: the hub's public key file; turns CURVE on"},
     {"curve-allow", "DIR", KIND_PATH, ROLE_HUB, AT (curve_allow), NO_GIVEN, 0, 0,
-     "CURVE: folder of the public key files of the clients let in (default: any key)"},
+     "CURVE: folder of the public key files of the clients let in on every port "
+     "(default: any key, unless the port has its own list)"},
+    {"curve-allow-publish", "DIR", KIND_PATH, ROLE_HUB, AT (curve_allow_publish), NO_GIVEN, 0, 0,
+     "CURVE: folder of the public keys that may publish (frontend), besides --curve-allow"},
+    {"curve-allow-subscribe", "DIR", KIND_PATH, ROLE_HUB, AT (curve_allow_subscribe), NO_GIVEN, 0,
+     0, "CURVE: folder of the public keys that may subscribe (backend), besides --curve-allow"},
+    {"curve-allow-control", "DIR", KIND_PATH, ROLE_HUB, AT (curve_allow_control), NO_GIVEN, 0, 0,
+     "CURVE: folder of the public keys that may use the control port, besides --curve-allow"},
+    {"curve-allow-terminate", "DIR", KIND_PATH, ROLE_HUB, AT (curve_allow_terminate), NO_GIVEN, 0,
+     0,
+     "CURVE: folder of the public keys that may publish TERMINATE (default: any key that may "
+     "publish)"},
     {"out", "FILE", KIND_PATH, ROLE_KEYGEN, AT (out), NO_GIVEN, 0, 0,
      "write the public key to this file and the key pair to FILE_secret"},
     {"force", NULL, KIND_FLAG, ROLE_KEYGEN, AT (force), NO_GIVEN, 0, 0,
@@ -135,6 +150,7 @@ s_set_defaults (config_t *cfg, role_t role)
     cfg->heartbeat_ms = HERALD_HEARTBEAT_DEFAULT_MS;
     cfg->max_message_size = HERALD_MAX_MESSAGE_DEFAULT;
     cfg->max_topic_size = HERALD_MAX_TOPIC_DEFAULT;
+    cfg->max_subscriptions = HERALD_MAX_SUBSCRIPTIONS_DEFAULT;
     cfg->terminate = true;
     cfg->count = true;
     cfg->drop_slow = true;
@@ -158,11 +174,12 @@ s_is_printable (const char *text)
     return true;
 }
 
-//  An endpoint is transport://address with a transport herald can use.
+//  An endpoint is transport://address with a transport herald can use:
+//  between processes, so not inproc.
 static bool
 s_is_endpoint (const char *text)
 {
-    static const char *const transports[] = {"tcp://", "ipc://", "inproc://"};
+    static const char *const transports[] = {"tcp://", "ipc://"};
     for (size_t index = 0; index < sizeof transports / sizeof transports[0]; index++) {
         size_t length = strlen (transports[index]);
         if (strncmp (text, transports[index], length) == 0)
@@ -447,10 +464,15 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
         snprintf (error, error_size, "--curve-secret needs --curve-server-key");
         return CONFIG_BAD;
     }
-    if (*cfg->curve_allow && !*cfg->curve_secret) {
-        snprintf (error, error_size, "--curve-allow needs --curve-secret");
-        return CONFIG_BAD;
-    }
+    const char *lists[] = {cfg->curve_allow, cfg->curve_allow_publish, cfg->curve_allow_subscribe,
+                           cfg->curve_allow_control, cfg->curve_allow_terminate};
+    const char *list_names[] = {"allow", "allow-publish", "allow-subscribe", "allow-control",
+                                "allow-terminate"};
+    for (size_t index = 0; index < sizeof lists / sizeof lists[0]; index++)
+        if (*lists[index] && !*cfg->curve_secret) {
+            snprintf (error, error_size, "--curve-%s needs --curve-secret", list_names[index]);
+            return CONFIG_BAD;
+        }
     if (info->role == ROLE_PUB && streq (cfg->topic, HERALD_TERMINATE)) {
         snprintf (error, error_size,
                   "--topic: '" HERALD_TERMINATE "' is the shutdown topic; publish it with "

@@ -33,10 +33,14 @@ typedef struct {
     char topic[CONFIG_TEXT_MAX];
     bool topic_given;
     char name[CONFIG_TEXT_MAX];
-    char curve_secret[CONFIG_TEXT_MAX];      //  our key pair, czmq certificate
-    char curve_server_key[CONFIG_TEXT_MAX];  //  a client: the hub's public certificate
-    char curve_allow[CONFIG_TEXT_MAX];       //  the hub: folder of allowed clients' certificates
-    char out[CONFIG_TEXT_MAX];               //  keygen: where to write the key pair
+    char curve_secret[CONFIG_TEXT_MAX];           //  our key pair, czmq certificate
+    char curve_server_key[CONFIG_TEXT_MAX];       //  a client: the hub's public certificate
+    char curve_allow[CONFIG_TEXT_MAX];            //  the hub: folder of keys let in everywhere
+    char curve_allow_publish[CONFIG_TEXT_MAX];    //  ... on the frontend
+    char curve_allow_subscribe[CONFIG_TEXT_MAX];  //  ... on the backend
+    char curve_allow_control[CONFIG_TEXT_MAX];    //  ... on the control port
+    char curve_allow_terminate[CONFIG_TEXT_MAX];  //  keys that may publish TERMINATE
+    char out[CONFIG_TEXT_MAX];                    //  keygen: where to write the key pair
     uint64_t events;
     uint64_t interval_ms;
     uint64_t size;  //  publisher: pad payloads with zero bytes to this size
@@ -51,9 +55,10 @@ typedef struct {
     bool seed_given;
     uint64_t hwm;
     uint64_t drain_timeout_ms;
-    uint64_t max_message_size;  //  hub: largest frame accepted, bytes
-    uint64_t max_topic_size;    //  hub: longest subscription accepted, bytes
-    uint64_t heartbeat_ms;      //  hub: ZMTP ping interval to subscribers, 0: none
+    uint64_t max_message_size;   //  hub: largest frame accepted, bytes
+    uint64_t max_topic_size;     //  hub: longest subscription accepted, bytes
+    uint64_t max_subscriptions;  //  hub: most subscriptions of one subscriber, 0: no limit
+    uint64_t heartbeat_ms;       //  hub: ZMTP ping interval to subscribers, 0: none
     uint64_t expect;
     bool expect_given;
     bool count;              //  publisher: ask and print the count before each event

@@ -61,22 +61,27 @@ struct _control_t {
 };
 
 control_t *
-control_new (const char *endpoint, const sock_curve_t *curve, subtable_t *subscriptions,
-             control_stats_fn *stats, void *argument)
+control_new (const char *endpoint, const sock_curve_t *curve, const char *zap_domain,
+             subtable_t *subscriptions, control_stats_fn *stats, void *argument)
 {
     control_t *self = calloc (1, sizeof (control_t));
     if (!self) {
         log_error ("out of memory");
         return NULL;
     }
-    self->socket = sock_new (ZMQ_ROUTER, endpoint, true,
-                             &(sock_options_t){.curve = curve,
-                                               .hwm = HERALD_CONTROL_HWM,
-                                               .max_frame = HERALD_CONTROL_MAX_MSG},
-                             "control");
+    //  The monitor starts before the bind, so that it sees every
+    //  connection.
+    self->socket = sock_open (ZMQ_ROUTER,
+                              &(sock_options_t){.curve = curve,
+                                                .hwm = HERALD_CONTROL_HWM,
+                                                .max_frame = HERALD_CONTROL_MAX_MSG,
+                                                .zap_domain = zap_domain},
+                              "control");
     if (self->socket)
         self->watch = monitor_new (zsock_resolve (self->socket), "control",
                                    ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED);
+    if (self->watch && sock_attach (self->socket, endpoint, true, "control"))
+        monitor_destroy (&self->watch);
     if (!self->watch) {
         zsock_destroy (&self->socket);
         free (self);
@@ -448,9 +453,9 @@ void
 control_test (bool verbose)
 {
     (void) verbose;
-    subtable_t *subscriptions = subtable_new ();
+    subtable_t *subscriptions = subtable_new (HERALD_MAX_TOPIC_DEFAULT, 0);
     int owner = 42;
-    control_t *control = control_new ("inproc://herald-control-test", &(sock_curve_t){0},
+    control_t *control = control_new ("inproc://herald-control-test", &(sock_curve_t){0}, NULL,
                                       subscriptions, s_test_stats, &owner);
     assert (control);
     zsock_t *client = zsock_new_req ("inproc://herald-control-test");
@@ -463,10 +468,10 @@ control_test (bool verbose)
 
     //  A WAIT is answered once the count is in range, not before.
     assert (s_ask (control, client, "WAIT event 2 5 60000") == NULL);
-    assert (subtable_apply (subscriptions, "\1event", 6) == 0);
+    assert (subtable_apply (subscriptions, 1, "\1event", 6) == 0);
     control_counts_changed (control);
     assert (s_ask (control, client, NULL) == NULL);
-    assert (subtable_apply (subscriptions, "\1ev", 3) == 0);
+    assert (subtable_apply (subscriptions, 2, "\1ev", 3) == 0);
     control_counts_changed (control);
     s_expect (control, client, NULL, "OK 2");
 

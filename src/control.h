@@ -20,10 +20,11 @@ typedef struct _control_t control_t;
 //  without the braces.
 typedef void (control_stats_fn) (void *argument, FILE *out);
 
-//  Bind a ROUTER on endpoint (with CURVE when curve holds keys) and answer
-//  from subscriptions (not owned) and stats. Returns NULL after logging.
-control_t *control_new (const char *endpoint, const sock_curve_t *curve, subtable_t *subscriptions,
-                        control_stats_fn *stats, void *argument);
+//  Bind a ROUTER on endpoint (with CURVE when curve holds keys, and the
+//  ZAP domain, if not NULL) and answer from subscriptions (not owned) and
+//  stats. Returns NULL after logging.
+control_t *control_new (const char *endpoint, const sock_curve_t *curve, const char *zap_domain,
+                        subtable_t *subscriptions, control_stats_fn *stats, void *argument);
 
 //  Close the socket and drop every waiter; safe on NULL, nulls the
 //  caller's pointer.

@@ -3,20 +3,25 @@
     Publishers' PUB sockets connect to the frontend (XSUB); subscribers' SUB
     sockets connect to the backend (XPUB). Events flow frontend -> backend;
     subscriptions flow backend -> frontend, counted on the way. The control
-    endpoint (control.c) answers questions about them; monitors (monitor.c)
-    count connections. Why this makes "a counted subscriber never misses a
+    endpoint (control.c) answers questions about them. The ZAP handler
+    (zap.c) lets each connection in and names it; the monitors (monitor.c)
+    report connections coming and going; peers.c puts the two together, so
+    that a subscription counts for the connection that sent it, and only
+    while it is open. Why this makes "a counted subscriber never misses a
     later event" hold: docs/guarantees.md. */
 
 #include "control.h"
 #include "herald.h"
 #include "log.h"
 #include "monitor.h"
+#include "peers.h"
 #include "roles.h"
 #include "signals.h"
 #include "sock.h"
 #include "subtable.h"
 #include "topics.h"
 #include "wire.h"
+#include "zap.h"
 
 #include <czmq.h>
 
@@ -28,7 +33,8 @@ typedef struct {
     control_t *control;
     monitor_t *front_monitor, *back_monitor;
     sock_curve_t curve;  //  CURVE keys, when on
-    zactor_t *auth;      //  zauth: which CURVE clients are let in
+    zap_t *zap;          //  who is let in, and a token for each connection
+    peers_t *peers;      //  the backend's connections: which are open
     subtable_t *subscriptions;
     topics_t *topics;  //  traffic per topic
     //  --no-drop-slow: the event a full subscriber queue refused, held
@@ -40,15 +46,21 @@ typedef struct {
     int64_t started;
     int64_t terminated;  //  when TERMINATE passed, 0 before
     //  Counters, reported by STATS
-    uint64_t events_in;       //  events read from publishers
-    uint64_t events_out;      //  events the backend took
-    uint64_t send_failures;   //  events the backend refused (not for a full queue)
-    uint64_t terminates;      //  of which TERMINATE
-    uint64_t probes;          //  probes consumed, publishers' and subscribers'
-    uint64_t invalid_events;  //  not herald's format: dropped
-    uint64_t subscribes;
-    uint64_t unsubscribes;
-    uint64_t bad_subscriptions;  //  malformed or unknown, ignored
+    uint64_t events_in;           //  events read from publishers
+    uint64_t events_out;          //  events the backend took
+    uint64_t send_failures;       //  events the backend refused (not for a full queue)
+    uint64_t terminates;          //  of which TERMINATE
+    uint64_t probes;              //  probes consumed, publishers' and subscribers'
+    uint64_t invalid_events;      //  not herald's format: dropped
+    uint64_t terminates_refused;  //  TERMINATE from a key without the permission
+    //  Subscription messages, by what they did (docs/operations.md)
+    uint64_t subscribes;           //  added a prefix to its connection's set
+    uint64_t unsubscribes;         //  removed one
+    uint64_t unchanged;            //  held already, or not held
+    uint64_t from_gone;            //  its connection had closed
+    uint64_t refused;              //  over a limit: its connection was dropped
+    uint64_t malformed;            //  not a subscription
+    uint64_t closed_unsubscribes;  //  libzmq's own, for a closed connection: ignored
 } hub_t;
 
 //  A publisher's probe is an event on $herald/probe whose payload is the
@@ -138,8 +150,15 @@ s_forward_events (hub_t *self)
             s_take_reserved (self, data, size);
             continue;
         }
-        if (wire_topic_is_terminate (data, topic_size))
+        if (wire_topic_is_terminate (data, topic_size)) {
+            zap_token_t token;
+            if (zap_token_of (&message, &token) || !token.may_terminate) {
+                self->terminates_refused++;
+                log_debug ("dropped a TERMINATE from a publisher not allowed to send it");
+                continue;
+            }
             s_take_terminate (self);
+        }
         self->events_in++;
         topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);
         counters->in++;
@@ -148,8 +167,37 @@ s_forward_events (hub_t *self)
     zmq_msg_close (&message);
 }
 
+//  The backend's connections coming and going: a connection that ends
+//  takes its subscriptions with it. Reads every event that is ready.
+static void
+s_watch_backend (hub_t *self)
+{
+    monitor_event_t event;
+    bool changed = false;
+    while (monitor_next (self->back_monitor, &event))
+        if (event.number == ZMQ_EVENT_ACCEPTED) {
+            if (peers_accepted (self->peers, event.value))
+                log_error ("out of memory: cannot follow a subscriber's connection");
+        } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
+            uint64_t connection = peers_disconnected (self->peers, event.value);
+            if (connection && subtable_drop (self->subscriptions, connection))
+                changed = true;
+        }
+    if (changed)
+        control_counts_changed (self->control);
+}
+
+//  Asked by the ZAP handler just before it lets a subscriber in (peers.h).
+static uint64_t
+s_backend_position (void *argument)
+{
+    hub_t *self = argument;
+    s_watch_backend (self);
+    return peers_position (self->peers);
+}
+
 //  A reserved subscription: a subscriber's probe ($herald/probe/NONCE) is
-//  seen, never counted; none is passed on to publishers.
+//  seen, never counted.
 static void
 s_take_reserved_subscription (hub_t *self, const uint8_t *data, size_t size)
 {
@@ -161,10 +209,70 @@ s_take_reserved_subscription (hub_t *self, const uint8_t *data, size_t size)
     }
 }
 
-//  Subscriptions flow the other way: count each one, then pass it on to
-//  the publishers.
+//  One subscription message, for the connection that sent it. Returns
+//  true if counts changed.
+static bool
+s_take_subscription (hub_t *self, zmq_msg_t *message)
+{
+    const uint8_t *data = zmq_msg_data (message);
+    size_t size = zmq_msg_size (message);
+    zap_token_t token;
+    if (zap_token_of (message, &token)) {
+        //  XPUB's unsubscribes for a connection that closed: that
+        //  connection's subscriptions left with it already.
+        self->closed_unsubscribes++;
+        return false;
+    }
+    int fd = zmq_msg_get (message, ZMQ_SRCFD);
+    uint64_t connection = peers_identify (self->peers, token.serial, token.position, fd);
+    if (!connection) {
+        self->from_gone++;
+        return false;
+    }
+    if (size >= 1 && data[0] <= 1 && wire_topic_is_reserved (data + 1, size - 1)) {
+        s_take_reserved_subscription (self, data, size);
+        return false;
+    }
+    switch (subtable_apply (self->subscriptions, connection, data, size)) {
+    case SUBTABLE_CHANGED:
+        if (data[0] == 1)
+            self->subscribes++;
+        else
+            self->unsubscribes++;
+        log_debug ("%s '%.*s' by connection %llu: %llu subscriptions in all",
+                   data[0] ? "subscribe" : "unsubscribe", (int) size - 1, (const char *) data + 1,
+                   (unsigned long long) connection,
+                   (unsigned long long) subtable_total (self->subscriptions));
+        return true;
+    case SUBTABLE_UNCHANGED:
+        self->unchanged++;
+        return false;
+    case SUBTABLE_MALFORMED:
+        self->malformed++;
+        log_debug ("ignored a malformed subscription message (%zu bytes)", size);
+        return false;
+    case SUBTABLE_REFUSED:
+    case SUBTABLE_NOMEM:
+        //  A subscription the hub cannot count must not be served either.
+        self->refused++;
+        if (size - 1 > self->cfg->max_topic_size)
+            log_info ("disconnected a subscriber: a subscription over %llu bytes "
+                      "(--max-topic-size)",
+                      (unsigned long long) self->cfg->max_topic_size);
+        else
+            log_info ("disconnected a subscriber: over %llu subscriptions (--max-subscriptions)",
+                      (unsigned long long) self->cfg->max_subscriptions);
+        peers_disconnect (self->peers, connection, fd);
+        return false;
+    }
+    return false;
+}
+
+//  Subscriptions flow the other way, from subscribers' SUB sockets: count
+//  each for its connection. Publishers never see them: the frontend
+//  subscribes to everything (docs/guarantees.md).
 static void
-s_forward_subscriptions (hub_t *self)
+s_take_subscriptions (hub_t *self)
 {
     zmq_msg_t message;
     zmq_msg_init (&message);
@@ -172,27 +280,15 @@ s_forward_subscriptions (hub_t *self)
     for (int count = 0; count < HERALD_FORWARD_BATCH; count++) {
         if (zmq_msg_recv (&message, self->back, ZMQ_DONTWAIT) == -1)
             break;
-        const uint8_t *data = zmq_msg_data (&message);
-        size_t size = zmq_msg_size (&message);
-        if (!zmq_msg_more (&message) && size >= 1 && data[0] <= 1
-            && wire_topic_is_reserved (data + 1, size - 1)) {
-            s_take_reserved_subscription (self, data, size);
+        if (zmq_msg_more (&message)) {
+            //  Not a subscription: a message a peer sent upstream.
+            while (zmq_msg_more (&message) && zmq_msg_recv (&message, self->back, 0) != -1)
+                ;
+            self->malformed++;
             continue;
         }
-        if (zmq_msg_more (&message) || subtable_apply (self->subscriptions, data, size)) {
-            self->bad_subscriptions++;
-            log_debug ("ignored a malformed subscription message (%zu bytes)", size);
-            continue;
-        }
-        changed = true;
-        if (data[0] == 1)
-            self->subscribes++;
-        else
-            self->unsubscribes++;
-        log_debug ("%s '%.*s': %llu subscriptions in all", data[0] ? "subscribe" : "unsubscribe",
-                   (int) size - 1, (const char *) data + 1,
-                   (unsigned long long) subtable_total (self->subscriptions));
-        zmq_msg_send (&message, self->front, 0);
+        if (s_take_subscription (self, &message))
+            changed = true;
     }
     zmq_msg_close (&message);
     if (changed)
@@ -213,22 +309,56 @@ s_stats (void *argument, FILE *out)
     size_t unlisted = subtable_json (self->subscriptions, out, HERALD_STATS_LIST_BYTES);
     fprintf (out,
              ",\"subscriptions_unlisted\":%zu,\"subscriptions_total\":%llu,"
+             "\"subscribers\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
              "\"messages\":{\"in\":%llu,\"out\":%llu,\"send_failures\":%llu,\"terminate\":%llu,"
-             "\"probes\":%llu,\"invalid\":%llu,\"waiting_for_slow\":%d},"
+             "\"terminate_refused\":%llu,\"probes\":%llu,\"invalid\":%llu,"
+             "\"waiting_for_slow\":%d},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
-             "\"malformed\":%llu},"
+             "\"unchanged\":%llu,\"from_closed\":%llu,\"refused\":%llu,\"malformed\":%llu},"
+             "\"handshakes_refused\":{\"frontend\":%llu,\"backend\":%llu,\"control\":%llu},"
              "\"accept_failures\":%llu,\"topics\":",
              unlisted, (unsigned long long) subtable_total (self->subscriptions),
+             (unsigned long long) subtable_connections (self->subscriptions),
              (unsigned long long) front->connections, (unsigned long long) back->connections,
              (unsigned long long) self->events_in, (unsigned long long) self->events_out,
              (unsigned long long) self->send_failures, (unsigned long long) self->terminates,
-             (unsigned long long) self->probes, (unsigned long long) self->invalid_events,
-             self->blocked ? 1 : 0, (unsigned long long) self->subscribes,
-             (unsigned long long) self->unsubscribes, (unsigned long long) self->bad_subscriptions,
+             (unsigned long long) self->terminates_refused, (unsigned long long) self->probes,
+             (unsigned long long) self->invalid_events, self->blocked ? 1 : 0,
+             (unsigned long long) self->subscribes, (unsigned long long) self->unsubscribes,
+             (unsigned long long) self->unchanged, (unsigned long long) self->from_gone,
+             (unsigned long long) self->refused, (unsigned long long) self->malformed,
+             (unsigned long long) zap_refused (self->zap, ZAP_FRONTEND),
+             (unsigned long long) zap_refused (self->zap, ZAP_BACKEND),
+             (unsigned long long) zap_refused (self->zap, ZAP_CONTROL),
              (unsigned long long) (front->accept_failures + back->accept_failures));
     unlisted = topics_json (self->topics, out, 2 * HERALD_STATS_LIST_BYTES);
     fprintf (out, ",\"topics_unlisted\":%zu", unlisted);
+}
+
+//  Make a port's socket, its monitor, then bind: the monitor must see
+//  every connection (peers.h). Returns 0, or the exit code.
+static int
+s_open_port (hub_t *self, int type, zap_port_t port, const sock_options_t *options, zsock_t **sock,
+             monitor_t **monitor)
+{
+    const char *names[] = {"frontend", "backend"};
+    const char *endpoints[] = {self->cfg->frontend, self->cfg->backend};
+    *sock = sock_open (type, options, names[port]);
+    if (!*sock)
+        return HERALD_EXIT_SOFTWARE;
+    if (type == ZMQ_XPUB) {
+        zsock_set_xpub_verboser (*sock, 1);
+        if (!self->cfg->drop_slow)
+            zsock_set_xpub_nodrop (*sock, 1);
+    }
+    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED | ZMQ_EVENT_DISCONNECTED;
+    *monitor = monitor_new (zsock_resolve (*sock), names[port], events);
+    if (!*monitor)
+        return HERALD_EXIT_SOFTWARE;
+    if (sock_attach (*sock, endpoints[port], true, names[port]))
+        return HERALD_EXIT_UNAVAILABLE;
+    return 0;
 }
 
 //  Make the sockets. The frontend subscribes to everything, so that no
@@ -238,51 +368,40 @@ static int
 s_open (hub_t *self)
 {
     const config_t *cfg = self->cfg;
-    //  With CURVE, zauth decides over every handshake (ZAP): only clients
-    //  whose public key is in --curve-allow get in, or any CURVE client
-    //  without it. Plaintext clients never do.
-    if (self->curve.cert) {
-        self->auth = zactor_new (zauth, NULL);
-        if (!self->auth) {
-            log_error ("cannot start authentication");
-            return HERALD_EXIT_SOFTWARE;
-        }
-        zstr_sendx (self->auth, "CURVE", *cfg->curve_allow ? cfg->curve_allow : CURVE_ALLOW_ANY,
-                    NULL);
-        zsock_wait (self->auth);
-    }
+    //  The ZAP handler decides over every handshake, on every port: with
+    //  CURVE, by the lists of keys; always, naming each connection.
+    self->zap = zap_new (cfg, self->curve.cert != NULL);
+    if (!self->zap)
+        return HERALD_EXIT_SOFTWARE;
+    zap_set_position (self->zap, ZAP_BACKEND, s_backend_position, self);
     //  Publishers and subscribers share the frame limit; only subscribers
     //  are pinged (docs/operations.md, "Heartbeats").
     sock_options_t options = {.curve = &self->curve,
                               .hwm = sock_hwm (cfg->hwm),
-                              .max_frame = (int64_t) cfg->max_message_size};
-    self->frontend = sock_new (ZMQ_XSUB, cfg->frontend, true, &options, "frontend");
-    if (!self->frontend)
-        return HERALD_EXIT_UNAVAILABLE;
+                              .max_frame = (int64_t) cfg->max_message_size,
+                              .zap_domain = zap_domain (ZAP_FRONTEND)};
+    int rc =
+        s_open_port (self, ZMQ_XSUB, ZAP_FRONTEND, &options, &self->frontend, &self->front_monitor);
+    if (rc)
+        return rc;
     //  The backend receives nothing but subscriptions (and pings): the
     //  topic, after ZMTP 3.1's "\x09SUBSCRIBE" (10 bytes; 3.0 peers send a
     //  single byte, and so may send 9 bytes more).
     options.max_frame = (int64_t) cfg->max_topic_size + HERALD_SUBSCRIBE_OVERHEAD;
     options.heartbeat_ms = (int) cfg->heartbeat_ms;
     options.heartbeat_watch = true;
-    self->backend = sock_new (ZMQ_XPUB, cfg->backend, true, &options, "backend");
-    if (!self->backend)
-        return HERALD_EXIT_UNAVAILABLE;
-    self->control = control_new (cfg->control, &self->curve, self->subscriptions, s_stats, self);
+    options.zap_domain = zap_domain (ZAP_BACKEND);
+    rc = s_open_port (self, ZMQ_XPUB, ZAP_BACKEND, &options, &self->backend, &self->back_monitor);
+    if (rc)
+        return rc;
+    self->control = control_new (cfg->control, &self->curve, zap_domain (ZAP_CONTROL),
+                                 self->subscriptions, s_stats, self);
     if (!self->control)
         return HERALD_EXIT_UNAVAILABLE;
-    zsock_set_xpub_verboser (self->backend, 1);
-    if (!cfg->drop_slow) {
-        zsock_set_xpub_nodrop (self->backend, 1);
+    if (!cfg->drop_slow)
         self->send_flags = ZMQ_DONTWAIT;
-    }
     self->front = zsock_resolve (self->frontend);
     self->back = zsock_resolve (self->backend);
-    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED | ZMQ_EVENT_DISCONNECTED;
-    self->front_monitor = monitor_new (self->front, "frontend", events);
-    self->back_monitor = monitor_new (self->back, "backend", events);
-    if (!self->front_monitor || !self->back_monitor)
-        return HERALD_EXIT_SOFTWARE;
     uint8_t everything = 1;
     if (zmq_send (self->front, &everything, 1, 0) == -1) {
         log_error ("cannot subscribe the frontend: %s", zmq_strerror (zmq_errno ()));
@@ -301,7 +420,8 @@ s_close (hub_t *self)
     control_destroy (&self->control);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
-    zactor_destroy (&self->auth);
+    zap_destroy (&self->zap);
+    peers_destroy (&self->peers);
     sock_curve_destroy (&self->curve);
     subtable_destroy (&self->subscriptions);
     topics_destroy (&self->topics);
@@ -360,13 +480,14 @@ s_run (hub_t *self)
                               {monitor_handle (self->front_monitor), 0, ZMQ_POLLIN, 0},
                               {monitor_handle (self->back_monitor), 0, ZMQ_POLLIN, 0},
                               {NULL, herald_signal_fd (), ZMQ_POLLIN, 0},
-                              {control_watch_handle (self->control), 0, ZMQ_POLLIN, 0}};
+                              {control_watch_handle (self->control), 0, ZMQ_POLLIN, 0},
+                              {zap_handle (self->zap), 0, ZMQ_POLLIN, 0}};
     while (!herald_signal && !s_drained (self)) {
         long timeout = s_timeout (self);
         //  Blocked by a slow subscriber: leave the frontend unread, so that
         //  publishers feel the pressure.
         items[0].events = self->blocked ? 0 : ZMQ_POLLIN;
-        if (zmq_poll (items, 7, timeout) == -1) {
+        if (zmq_poll (items, 8, timeout) == -1) {
             if (zmq_errno () == EINTR)
                 continue;
             log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
@@ -376,14 +497,18 @@ s_run (hub_t *self)
             s_retry_pending (self);
         if (items[0].revents & ZMQ_POLLIN)
             s_forward_events (self);
+        if (items[7].revents & ZMQ_POLLIN)
+            zap_read (self->zap);
+        //  The backend's monitor before its subscriptions: a subscription
+        //  of a connection that has ended is then known for one.
+        if (items[4].revents & ZMQ_POLLIN)
+            s_watch_backend (self);
         if (items[1].revents & ZMQ_POLLIN)
-            s_forward_subscriptions (self);
+            s_take_subscriptions (self);
         if ((items[2].revents | items[6].revents) & ZMQ_POLLIN)
             control_read (self->control);
         if (items[3].revents & ZMQ_POLLIN)
             monitor_read (self->front_monitor);
-        if (items[4].revents & ZMQ_POLLIN)
-            monitor_read (self->back_monitor);
     }
     if (herald_signal)
         log_info ("stopping on signal %d", (int) herald_signal);
@@ -410,10 +535,15 @@ s_log_start (hub_t *self, uint64_t fd_limit)
         s_is_local (cfg->frontend) && s_is_local (cfg->backend) && s_is_local (cfg->control);
     strcat (curve, local ? "anyone on this machine may connect"
                          : "anyone who can reach these endpoints may connect");
-    if (self->curve.cert)
+    if (self->curve.cert) {
+        const char *lists = *cfg->curve_allow || *cfg->curve_allow_publish
+                                    || *cfg->curve_allow_subscribe || *cfg->curve_allow_control
+                                    || *cfg->curve_allow_terminate
+                                ? "the keys in the --curve-allow lists"
+                                : "any CURVE key";
         snprintf (curve, sizeof curve, "CURVE on, public key %s, clients let in: %s",
-                  zcert_public_txt (self->curve.cert),
-                  *cfg->curve_allow ? cfg->curve_allow : "any CURVE key");
+                  zcert_public_txt (self->curve.cert), lists);
+    }
     log_info ("forwarding %s -> %s, control %s; %s; up to %llu file descriptors", cfg->frontend,
               cfg->backend, cfg->control, curve, (unsigned long long) fd_limit);
 }
@@ -428,12 +558,16 @@ hub_main (const config_t *cfg)
     }
     self->cfg = cfg;
     self->started = zclock_mono ();
+    //  One I/O thread: a connection's ACCEPTED is then reported before its
+    //  handshake begins (peers.h).
+    zsys_set_io_threads (1);
     uint64_t fd_limit = monitor_raise_fd_limit ();
     zmq_msg_init (&self->pending);
-    self->subscriptions = subtable_new ();
+    self->subscriptions = subtable_new (cfg->max_topic_size, cfg->max_subscriptions);
+    self->peers = peers_new ();
     self->topics = topics_new (HERALD_MAX_TOPICS, cfg->max_topic_size);
     int rc;
-    if (!self->subscriptions || !self->topics) {
+    if (!self->subscriptions || !self->topics || !self->peers) {
         log_error ("out of memory");
         rc = HERALD_EXIT_OSERR;
     } else if (sock_curve_load (cfg, true, &self->curve))

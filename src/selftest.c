@@ -7,10 +7,12 @@
 #include "control.h"
 #include "herald.h"
 #include "monitor.h"
+#include "peers.h"
 #include "subtable.h"
 #include "text.h"
 #include "topics.h"
 #include "wire.h"
+#include "zap.h"
 
 #include <stdio.h>
 
@@ -18,9 +20,10 @@ static const struct {
     const char *name;
     void (*test) (bool verbose);
 } s_tests[] = {
-    {"text", text_test},       {"wire", wire_test},     {"subtable", subtable_test},
-    {"topics", topics_test},   {"config", config_test}, {"monitor", monitor_test},
-    {"control", control_test}, {"client", client_test},
+    {"text", text_test},     {"wire", wire_test},     {"subtable", subtable_test},
+    {"topics", topics_test}, {"config", config_test}, {"monitor", monitor_test},
+    {"peers", peers_test},   {"zap", zap_test},       {"control", control_test},
+    {"client", client_test},
 };
 
 int

@@ -14,8 +14,7 @@ sock_set_heartbeat (void *handle, int interval_ms, bool watch)
 }
 
 zsock_t *
-sock_new (int type, const char *endpoint, bool bind, const sock_options_t *options,
-          const char *what)
+sock_open (int type, const sock_options_t *options, const char *what)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock) {
@@ -38,16 +37,33 @@ sock_new (int type, const char *endpoint, bool bind, const sock_options_t *optio
         else
             zsock_set_curve_serverkey (sock, options->curve->server_key);
     }
+    if (options->zap_domain)
+        zsock_set_zap_domain (sock, options->zap_domain);
     if (options->heartbeat_ms)
         sock_set_heartbeat (zsock_resolve (sock), options->heartbeat_ms, options->heartbeat_watch);
+    return sock;
+}
+
+int
+sock_attach (zsock_t *sock, const char *endpoint, bool bind, const char *what)
+{
     int rc = bind ? zsock_bind (sock, "%s", endpoint) : zsock_connect (sock, "%s", endpoint);
     if (rc == -1) {
         log_error ("cannot %s %s to %s: %s", bind ? "bind" : "connect", what, endpoint,
                    zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-        return NULL;
+        return -1;
     }
     log_debug ("%s %s %s", what, bind ? "bound to" : "connecting to", endpoint);
+    return 0;
+}
+
+zsock_t *
+sock_new (int type, const char *endpoint, bool bind, const sock_options_t *options,
+          const char *what)
+{
+    zsock_t *sock = sock_open (type, options, what);
+    if (sock && sock_attach (sock, endpoint, bind, what))
+        zsock_destroy (&sock);
     return sock;
 }
 
@@ -96,13 +112,16 @@ sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve)
             return -1;
         }
     }
-    //  zauth would take a folder that is not there as an empty one, and
+    //  czmq would take a folder that is not there as an empty one, and
     //  let nobody in without a word.
-    if (server && *cfg->curve_allow && !zsys_file_exists (cfg->curve_allow)) {
-        log_error ("cannot read the folder of allowed keys %s", cfg->curve_allow);
-        zcert_destroy (&curve->cert);
-        return -1;
-    }
+    const char *lists[] = {cfg->curve_allow, cfg->curve_allow_publish, cfg->curve_allow_subscribe,
+                           cfg->curve_allow_control, cfg->curve_allow_terminate};
+    for (size_t index = 0; server && index < sizeof lists / sizeof lists[0]; index++)
+        if (*lists[index] && !zsys_file_exists (lists[index])) {
+            log_error ("cannot read the folder of allowed keys %s", lists[index]);
+            zcert_destroy (&curve->cert);
+            return -1;
+        }
     return 0;
 }
 

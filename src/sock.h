@@ -34,6 +34,7 @@ typedef struct {
     int64_t max_frame;          //  largest frame accepted, bytes; a peer over it is dropped
     int heartbeat_ms;           //  ZMTP ping interval
     bool heartbeat_watch;       //  drop a peer silent for 3 pings (else: only ping)
+    const char *zap_domain;     //  have the ZAP handler decide over each connection (zap.h)
 } sock_options_t;
 
 //  ZMTP heartbeats on a libzmq socket: ping every interval_ms; with watch,
@@ -46,6 +47,12 @@ int sock_set_heartbeat (void *handle, int interval_ms, bool watch);
 //  what and the endpoint, and returns NULL. The caller owns the socket.
 zsock_t *sock_new (int type, const char *endpoint, bool bind, const sock_options_t *options,
                    const char *what);
+
+//  sock_new in two steps, for what must be done in between (a monitor
+//  that must see every connection): make the socket, then bind or connect
+//  it (0, or -1 after logging; the caller still owns the socket).
+zsock_t *sock_open (int type, const sock_options_t *options, const char *what);
+int sock_attach (zsock_t *sock, const char *endpoint, bool bind, const char *what);
 
 //  The high-water mark an --hwm value asks for (0: none).
 int64_t sock_hwm (uint64_t hwm);
