@@ -61,6 +61,7 @@ typedef struct {
     uint64_t refused;              //  over a limit: its connection was dropped
     uint64_t malformed;            //  not a subscription
     uint64_t closed_unsubscribes;  //  libzmq's own, for a closed connection: ignored
+    uint64_t subscribers_left;     //  connections that ended holding subscriptions
 } hub_t;
 
 //  A publisher's probe is an event on $herald/probe whose payload is the
@@ -180,8 +181,10 @@ s_watch_backend (hub_t *self)
                 log_error ("out of memory: cannot follow a subscriber's connection");
         } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
             uint64_t connection = peers_disconnected (self->peers, event.value);
-            if (connection && subtable_drop (self->subscriptions, connection))
+            if (connection && subtable_drop (self->subscriptions, connection)) {
+                self->subscribers_left++;
                 changed = true;
+            }
         }
     if (changed)
         control_counts_changed (self->control);
@@ -309,7 +312,7 @@ s_stats (void *argument, FILE *out)
     size_t unlisted = subtable_json (self->subscriptions, out, HERALD_STATS_LIST_BYTES);
     fprintf (out,
              ",\"subscriptions_unlisted\":%zu,\"subscriptions_total\":%llu,"
-             "\"subscribers\":%llu,"
+             "\"subscribers\":%llu,\"subscribers_left\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
              "\"messages\":{\"in\":%llu,\"out\":%llu,\"send_failures\":%llu,\"terminate\":%llu,"
              "\"terminate_refused\":%llu,\"probes\":%llu,\"invalid\":%llu,"
@@ -320,6 +323,7 @@ s_stats (void *argument, FILE *out)
              "\"accept_failures\":%llu,\"topics\":",
              unlisted, (unsigned long long) subtable_total (self->subscriptions),
              (unsigned long long) subtable_connections (self->subscriptions),
+             (unsigned long long) self->subscribers_left,
              (unsigned long long) front->connections, (unsigned long long) back->connections,
              (unsigned long long) self->events_in, (unsigned long long) self->events_out,
              (unsigned long long) self->send_failures, (unsigned long long) self->terminates,

@@ -120,7 +120,7 @@ finish pub5 0 60
     >"$TMP/wait.out" || fail "the hub did not answer WAIT"
 [ "$(head -n 1 "$TMP/wait.out")" = TIMEOUT ] \
     || fail "late left the count while it waited to read: $(tr '\n' ' ' <"$TMP/wait.out")"
-[ "$(stats_field unsubscribe)" -eq 0 ] || fail "late was dropped and came back"
+[ "$(stats_field subscribers_left)" -eq 0 ] || fail "late was dropped and came back"
 timeout 30 tail -n +1 -f --pid="$(pid_of late)" "$TMP/late.out" | grep -q -m1 "late got message" \
     || fail "late read nothing"
 kill -TERM "$(pid_of late)"
