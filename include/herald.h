@@ -128,6 +128,9 @@
 //  sends more is disconnected. With --max-topic-size, it bounds what a
 //  subscriber can make the hub (and libzmq's own table) hold.
 #define HERALD_MAX_SUBSCRIPTIONS_DEFAULT 10000
+//  Publishers whose TERMINATE was refused that the hub remembers, to tell
+//  them so when they prove their path: more than publish at once.
+#define HERALD_REFUSED_REMEMBERED 64
 //  The bytes a subscription's frame holds beside its topic: ZMTP 3.1's
 //  SUBSCRIBE command name and its length.
 #define HERALD_SUBSCRIBE_OVERHEAD 10

@@ -219,13 +219,16 @@ control_counts_changed (control_t *self)
 }
 
 void
-control_probe_seen (control_t *self, const void *nonce, size_t size)
+control_probe_seen (control_t *self, const void *nonce, size_t size, const char *refusal)
 {
     for (size_t index = 0; index < self->waiter_count; index++) {
         waiter_t *waiter = &self->waiters[index];
         if (waiter->verb == WIRE_PROBE && waiter->key_size == size
             && memcmp (waiter->key, nonce, size) == 0) {
-            s_reply (self, waiter->routing, waiter->delimiter, "OK", "probe seen");
+            if (refusal)
+                s_reply (self, waiter->routing, waiter->delimiter, "ERROR", refusal);
+            else
+                s_reply (self, waiter->routing, waiter->delimiter, "OK", "probe seen");
             s_waiter_remove (self, index);
             return;
         }
@@ -477,10 +480,10 @@ control_test (bool verbose)
 
     //  A PROBE is answered when its nonce is seen, and only its own.
     assert (s_ask (control, client, "PROBE abc 60000") == NULL);
-    control_probe_seen (control, "abd", 3);
+    control_probe_seen (control, "abd", 3, NULL);
     assert (s_ask (control, client, NULL) == NULL);
     assert (control_expire (control, zclock_mono ()) > 0);
-    control_probe_seen (control, "abc", 3);
+    control_probe_seen (control, "abc", 3, NULL);
     s_expect (control, client, NULL, "OK probe seen");
     assert (control_expire (control, zclock_mono ()) == -1);
 

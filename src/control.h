@@ -43,8 +43,8 @@ void control_read (control_t *self);
 void control_counts_changed (control_t *self);
 
 //  A probe carrying nonce reached the hub: answer the PROBE waiting for
-//  it, if any.
-void control_probe_seen (control_t *self, const void *nonce, size_t size);
+//  it, if any: OK, or ERROR with refusal if that is not NULL.
+void control_probe_seen (control_t *self, const void *nonce, size_t size, const char *refusal);
 
 //  Answer TIMEOUT to every waiter past its deadline (zclock_mono () time).
 //  Returns the milliseconds until the next deadline, or -1 if none.

@@ -53,6 +53,7 @@ typedef struct {
     uint64_t probes;              //  probes consumed, publishers' and subscribers'
     uint64_t invalid_events;      //  not herald's format: dropped
     uint64_t terminates_refused;  //  TERMINATE from a key without the permission
+    uint64_t refused_publishers[HERALD_REFUSED_REMEMBERED];  //  the last ones' serials
     //  Subscription messages, by what they did (docs/operations.md)
     uint64_t subscribes;           //  added a prefix to its connection's set
     uint64_t unsubscribes;         //  removed one
@@ -64,17 +65,33 @@ typedef struct {
     uint64_t subscribers_left;     //  connections that ended holding subscriptions
 } hub_t;
 
+//  True if the publisher with this token had a TERMINATE refused.
+static bool
+s_was_refused (hub_t *self, const zap_token_t *token)
+{
+    for (size_t index = 0; index < HERALD_REFUSED_REMEMBERED; index++)
+        if (self->refused_publishers[index] == token->serial)
+            return true;
+    return false;
+}
+
 //  A publisher's probe is an event on $herald/probe whose payload is the
-//  nonce. Other reserved topics mean nothing to this hub.
+//  nonce. Other reserved topics mean nothing to this hub. A publisher
+//  whose TERMINATE was refused is told so, not that its path is proven.
 static void
-s_take_reserved (hub_t *self, const uint8_t *data, size_t size)
+s_take_reserved (hub_t *self, zmq_msg_t *message)
 {
     wire_event_t event;
-    if (wire_event_decode (data, size, &event) == 0
+    zap_token_t token;
+    if (wire_event_decode (zmq_msg_data (message), zmq_msg_size (message), &event) == 0
         && event.topic_size == strlen (HERALD_PROBE_TOPIC)
         && memcmp (event.topic, HERALD_PROBE_TOPIC, event.topic_size) == 0) {
         self->probes++;
-        control_probe_seen (self->control, event.payload, event.payload_size);
+        bool refused = zap_token_of (message, &token) == 0 && s_was_refused (self, &token);
+        control_probe_seen (self->control, event.payload, event.payload_size,
+                            refused ? "this publisher may not publish " HERALD_TERMINATE
+                                      " (--curve-allow-terminate): it was dropped"
+                                    : NULL);
     } else
         self->invalid_events++;
 }
@@ -148,13 +165,14 @@ s_forward_events (hub_t *self)
             continue;
         }
         if (wire_topic_is_reserved (data, topic_size)) {
-            s_take_reserved (self, data, size);
+            s_take_reserved (self, &message);
             continue;
         }
         if (wire_topic_is_terminate (data, topic_size)) {
-            zap_token_t token;
+            zap_token_t token = {0};
             if (zap_token_of (&message, &token) || !token.may_terminate) {
-                self->terminates_refused++;
+                self->refused_publishers[self->terminates_refused++ % HERALD_REFUSED_REMEMBERED] =
+                    token.serial;
                 log_debug ("dropped a TERMINATE from a publisher not allowed to send it");
                 continue;
             }
@@ -208,7 +226,7 @@ s_take_reserved_subscription (hub_t *self, const uint8_t *data, size_t size)
     if (data[0] == 1 && size - 1 > prefix
         && memcmp (data + 1, HERALD_PROBE_TOPIC "/", prefix) == 0) {
         self->probes++;
-        control_probe_seen (self->control, data + 1 + prefix, size - 1 - prefix);
+        control_probe_seen (self->control, data + 1 + prefix, size - 1 - prefix, NULL);
     }
 }
 

@@ -6,7 +6,11 @@
 #     and the story through CURVE is the story without it;
 #   - a client with an unknown key, or with no key at all, can neither
 #     receive, publish nor ask: it gets nothing and gives up (69);
-#   - a key file that cannot be read is a configuration error (78).
+#   - a key file that cannot be read is a configuration error (78);
+#   - with a list per port, a key may only do what its lists allow: a
+#     subscriber's key cannot publish, a publisher's cannot subscribe, and
+#     a TERMINATE from a key not in --curve-allow-terminate is dropped: the
+#     subscribers go on, and the publisher says so and exits 69.
 . "$(dirname "$0")/lib.sh"
 
 mkdir "$TMP/allowed"
@@ -98,4 +102,52 @@ code=0
 
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
-echo "curve: allowed in, outsiders kept out, the same story"
+
+# Permissions per port, on a hub of their own.
+F2="tcp://127.0.0.1:$((PORT_BASE + 3))" B2="tcp://127.0.0.1:$((PORT_BASE + 4))"
+C2="tcp://127.0.0.1:$((PORT_BASE + 5))"
+mkdir "$TMP/publish" "$TMP/subscribe" "$TMP/control" "$TMP/terminate"
+for who in pubber subber admin; do
+    "$HERALD" keygen --out "$TMP/$who.cert" >/dev/null || fail "keygen $who"
+    cp "$TMP/$who.cert" "$TMP/control/"
+done
+cp "$TMP/pubber.cert" "$TMP/admin.cert" "$TMP/publish/"
+cp "$TMP/subber.cert" "$TMP/subscribe/"
+cp "$TMP/admin.cert" "$TMP/terminate/"
+start hub2 "$HERALD" hub --frontend "$F2" --backend "$B2" --control "$C2" \
+    --curve-secret "$TMP/hub.cert_secret" --curve-allow-publish "$TMP/publish" \
+    --curve-allow-subscribe "$TMP/subscribe" --curve-allow-control "$TMP/control" \
+    --curve-allow-terminate "$TMP/terminate"
+start subber as subber sub --backend "$B2" --control "$C2" --name subber --idle-timeout 20000
+as admin stats --control "$C2" --topic event --expect 1 --wait-timeout 5000 >/dev/null \
+    || fail "the hub did not count subber"
+code=0
+as subber pub --frontend "$F2" --control "$C2" --events 1 --wait-timeout 500 >/dev/null \
+    2>"$TMP/subber-pub.err" || code=$?
+[ $code -eq 69 ] || fail "subber published: exit $code, expected 69"
+code=0
+as pubber sub --backend "$B2" --control "$C2" --wait-timeout 1000 >"$TMP/pubber-sub.out" \
+    2>/dev/null || code=$?
+[ $code -eq 69 ] && [ ! -s "$TMP/pubber-sub.out" ] || fail "pubber subscribed: exit $code"
+code=0
+as pubber pub --frontend "$F2" --control "$C2" --events 3 --interval 0 --wait-subscribers 1 \
+    >/dev/null 2>"$TMP/pubber-pub.err" || code=$?
+[ $code -eq 69 ] || fail "pubber's publisher, its TERMINATE dropped, exited $code, expected 69"
+grep -q "may not publish TERMINATE" "$TMP/pubber-pub.err" \
+    || fail "pubber's publisher did not say why: $(cat "$TMP/pubber-pub.err")"
+[ "$("$HERALD" stats --curve-server-key "$TMP/hub.cert" --curve-secret "$TMP/admin.cert_secret" \
+    --control "$C2" | grep -o '"terminate_refused":[0-9]*')" = '"terminate_refused":1' ] \
+    || fail "the hub did not count the refused TERMINATE"
+start admin-pub as admin pub --frontend "$F2" --control "$C2" --events 1 --wait-subscribers 1
+finish admin-pub 0
+finish subber 0
+# pubber's 3 events, its TERMINATE dropped, then admin's event and TERMINATE.
+printf 'subber got message: THIS IS EVENT-%s\n' 1 2 3 1 >"$TMP/subber.expected"
+printf 'subber got message: TERMINATE\nsubber is terminating!\n' >>"$TMP/subber.expected"
+grep -v "is ready" "$TMP/subber.out" | cmp -s - "$TMP/subber.expected" \
+    || fail "subber's story: $(cat "$TMP/subber.out")"
+grep -q "refused CURVE key .* on the frontend" "$TMP/hub2.err" \
+    || fail "the hub did not log the refused key: $(cat "$TMP/hub2.err")"
+kill -TERM "$(pid_of hub2)"
+finish hub2 0 5
+echo "curve: allowed in, outsiders kept out, the same story, permissions per port"
