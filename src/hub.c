@@ -15,6 +15,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "peers.h"
+#include "pubids.h"
 #include "roles.h"
 #include "signals.h"
 #include "sock.h"
@@ -32,9 +33,10 @@ typedef struct {
     void *front, *back;  //  their libzmq handles, for the data path
     control_t *control;
     monitor_t *front_monitor, *back_monitor;
-    sock_curve_t curve;  //  CURVE keys, when on
-    zap_t *zap;          //  who is let in, and a token for each connection
-    peers_t *peers;      //  the backend's connections: which are open
+    sock_curve_t curve;                 //  CURVE keys, when on
+    zap_t *zap;                         //  who is let in, and a token for each connection
+    peers_t *front_peers, *back_peers;  //  each side's connections: which are open
+    pubids_t *pubids;                   //  which publisher owns each publisher id
     subtable_t *subscriptions;
     topics_t *topics;  //  traffic per topic
     //  --no-drop-slow: the event a full subscriber queue refused, held
@@ -53,6 +55,7 @@ typedef struct {
     uint64_t probes;              //  probes consumed, publishers' and subscribers'
     uint64_t invalid_events;      //  not herald's format: dropped
     uint64_t terminates_refused;  //  TERMINATE from a key without the permission
+    uint64_t impostors;           //  events under another open connection's publisher id
     uint64_t refused_publishers[HERALD_REFUSED_REMEMBERED];  //  the last ones' serials
     //  Subscription messages, by what they did (docs/operations.md)
     uint64_t subscribes;           //  added a prefix to its connection's set
@@ -112,6 +115,23 @@ s_take_terminate (hub_t *self)
     }
 }
 
+//  The slow path of the publisher id check (pubids.h): false if the event
+//  must be dropped.
+static bool
+s_claim_publisher (hub_t *self, zmq_msg_t *message, int fd, uint64_t publisher)
+{
+    zap_token_t token;
+    if (zap_token_of (message, &token))
+        return true;
+    bool mine =
+        pubids_claim (self->pubids, self->front_peers, token.serial, token.position, fd, publisher);
+    if (!mine)
+        log_debug ("dropped an event under publisher id %016llx, which another open connection "
+                   "owns",
+                   (unsigned long long) publisher);
+    return mine;
+}
+
 //  Hand one event to the backend: XPUB queues it for each matching
 //  subscriber. With --no-drop-slow, a full subscriber queue refuses it:
 //  then it waits in self->pending.
@@ -168,6 +188,13 @@ s_forward_events (hub_t *self)
             s_take_reserved (self, &message);
             continue;
         }
+        uint64_t publisher = wire_event_publisher (data, topic_size);
+        int fd = zmq_msg_get (&message, ZMQ_SRCFD);
+        if (!pubids_known (self->pubids, fd, publisher)
+            && !s_claim_publisher (self, &message, fd, publisher)) {
+            self->impostors++;
+            continue;
+        }
         if (wire_topic_is_terminate (data, topic_size)) {
             zap_token_t token = {0};
             if (zap_token_of (&message, &token) || !token.may_terminate) {
@@ -186,6 +213,31 @@ s_forward_events (hub_t *self)
     zmq_msg_close (&message);
 }
 
+//  The frontend's connections coming and going: a publisher that ends
+//  frees its id. Reads every event that is ready.
+static void
+s_watch_frontend (hub_t *self)
+{
+    monitor_event_t event;
+    while (monitor_next (self->front_monitor, &event))
+        if (event.number == ZMQ_EVENT_ACCEPTED) {
+            if (peers_accepted (self->front_peers, event.value))
+                log_error ("out of memory: cannot follow a publisher's connection");
+        } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
+            peers_disconnected (self->front_peers, event.value);
+            pubids_closed (self->pubids, event.value);
+        }
+}
+
+//  Asked by the ZAP handler just before it lets a publisher in (peers.h).
+static uint64_t
+s_frontend_position (void *argument)
+{
+    hub_t *self = argument;
+    s_watch_frontend (self);
+    return peers_position (self->front_peers);
+}
+
 //  The backend's connections coming and going: a connection that ends
 //  takes its subscriptions with it. Reads every event that is ready.
 static void
@@ -195,10 +247,10 @@ s_watch_backend (hub_t *self)
     bool changed = false;
     while (monitor_next (self->back_monitor, &event))
         if (event.number == ZMQ_EVENT_ACCEPTED) {
-            if (peers_accepted (self->peers, event.value))
+            if (peers_accepted (self->back_peers, event.value))
                 log_error ("out of memory: cannot follow a subscriber's connection");
         } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
-            uint64_t connection = peers_disconnected (self->peers, event.value);
+            uint64_t connection = peers_disconnected (self->back_peers, event.value);
             if (connection && subtable_drop (self->subscriptions, connection)) {
                 self->subscribers_left++;
                 changed = true;
@@ -214,7 +266,7 @@ s_backend_position (void *argument)
 {
     hub_t *self = argument;
     s_watch_backend (self);
-    return peers_position (self->peers);
+    return peers_position (self->back_peers);
 }
 
 //  A reserved subscription: a subscriber's probe ($herald/probe/NONCE) is
@@ -245,7 +297,7 @@ s_take_subscription (hub_t *self, zmq_msg_t *message)
         return false;
     }
     int fd = zmq_msg_get (message, ZMQ_SRCFD);
-    uint64_t connection = peers_identify (self->peers, token.serial, token.position, fd);
+    uint64_t connection = peers_identify (self->back_peers, token.serial, token.position, fd);
     if (!connection) {
         self->from_gone++;
         return false;
@@ -283,7 +335,7 @@ s_take_subscription (hub_t *self, zmq_msg_t *message)
         else
             log_info ("disconnected a subscriber: over %llu subscriptions (--max-subscriptions)",
                       (unsigned long long) self->cfg->max_subscriptions);
-        peers_disconnect (self->peers, connection, fd);
+        peers_disconnect (self->back_peers, connection, fd);
         return false;
     }
     return false;
@@ -333,7 +385,7 @@ s_stats (void *argument, FILE *out)
              "\"subscribers\":%llu,\"subscribers_left\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
              "\"messages\":{\"in\":%llu,\"out\":%llu,\"send_failures\":%llu,\"terminate\":%llu,"
-             "\"terminate_refused\":%llu,\"probes\":%llu,\"invalid\":%llu,"
+             "\"terminate_refused\":%llu,\"impostors\":%llu,\"probes\":%llu,\"invalid\":%llu,"
              "\"waiting_for_slow\":%d},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
              "\"unchanged\":%llu,\"from_closed\":%llu,\"refused\":%llu,\"malformed\":%llu},"
@@ -341,11 +393,11 @@ s_stats (void *argument, FILE *out)
              "\"accept_failures\":%llu,\"topics\":",
              unlisted, (unsigned long long) subtable_total (self->subscriptions),
              (unsigned long long) subtable_connections (self->subscriptions),
-             (unsigned long long) self->subscribers_left,
-             (unsigned long long) front->connections, (unsigned long long) back->connections,
-             (unsigned long long) self->events_in, (unsigned long long) self->events_out,
-             (unsigned long long) self->send_failures, (unsigned long long) self->terminates,
-             (unsigned long long) self->terminates_refused, (unsigned long long) self->probes,
+             (unsigned long long) self->subscribers_left, (unsigned long long) front->connections,
+             (unsigned long long) back->connections, (unsigned long long) self->events_in,
+             (unsigned long long) self->events_out, (unsigned long long) self->send_failures,
+             (unsigned long long) self->terminates, (unsigned long long) self->terminates_refused,
+             (unsigned long long) self->impostors, (unsigned long long) self->probes,
              (unsigned long long) self->invalid_events, self->blocked ? 1 : 0,
              (unsigned long long) self->subscribes, (unsigned long long) self->unsubscribes,
              (unsigned long long) self->unchanged, (unsigned long long) self->from_gone,
@@ -395,6 +447,7 @@ s_open (hub_t *self)
     self->zap = zap_new (cfg, self->curve.cert != NULL);
     if (!self->zap)
         return HERALD_EXIT_SOFTWARE;
+    zap_set_position (self->zap, ZAP_FRONTEND, s_frontend_position, self);
     zap_set_position (self->zap, ZAP_BACKEND, s_backend_position, self);
     //  Publishers and subscribers share the frame limit; only subscribers
     //  are pinged (docs/operations.md, "Heartbeats").
@@ -443,7 +496,9 @@ s_close (hub_t *self)
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
     zap_destroy (&self->zap);
-    peers_destroy (&self->peers);
+    peers_destroy (&self->front_peers);
+    peers_destroy (&self->back_peers);
+    pubids_destroy (&self->pubids);
     sock_curve_destroy (&self->curve);
     subtable_destroy (&self->subscriptions);
     topics_destroy (&self->topics);
@@ -530,7 +585,7 @@ s_run (hub_t *self)
         if ((items[2].revents | items[6].revents) & ZMQ_POLLIN)
             control_read (self->control);
         if (items[3].revents & ZMQ_POLLIN)
-            monitor_read (self->front_monitor);
+            s_watch_frontend (self);
     }
     if (herald_signal)
         log_info ("stopping on signal %d", (int) herald_signal);
@@ -586,10 +641,13 @@ hub_main (const config_t *cfg)
     uint64_t fd_limit = monitor_raise_fd_limit ();
     zmq_msg_init (&self->pending);
     self->subscriptions = subtable_new (cfg->max_topic_size, cfg->max_subscriptions);
-    self->peers = peers_new ();
+    self->front_peers = peers_new ();
+    self->back_peers = peers_new ();
+    self->pubids = pubids_new ();
     self->topics = topics_new (HERALD_MAX_TOPICS, cfg->max_topic_size);
     int rc;
-    if (!self->subscriptions || !self->topics || !self->peers) {
+    if (!self->subscriptions || !self->topics || !self->front_peers || !self->back_peers
+        || !self->pubids) {
         log_error ("out of memory");
         rc = HERALD_EXIT_OSERR;
     } else if (sock_curve_load (cfg, true, &self->curve))

@@ -103,11 +103,17 @@ peers_identify (peers_t *self, uint64_t serial, uint64_t position, int fd)
     return slot->serial == serial ? serial : 0;
 }
 
+bool
+peers_open (peers_t *self, uint64_t serial, int fd)
+{
+    slot_t *slot = s_slot (self, fd, false);
+    return slot && slot->open && serial && slot->serial == serial;
+}
+
 int
 peers_disconnect (peers_t *self, uint64_t serial, int fd)
 {
-    slot_t *slot = s_slot (self, fd, false);
-    if (!slot || !slot->open || slot->serial != serial)
+    if (!peers_open (self, serial, fd))
         return -1;
     return shutdown (fd, SHUT_RDWR) == 0 ? 0 : -1;
 }

@@ -50,6 +50,9 @@ uint64_t peers_position (peers_t *self);
 //  if it has gone (or the message cannot be placed).
 uint64_t peers_identify (peers_t *self, uint64_t serial, uint64_t position, int fd);
 
+//  True if the connection serial is the one open on fd.
+bool peers_open (peers_t *self, uint64_t serial, int fd);
+
 //  Disconnect the connection serial on fd, if it is still the one open
 //  there: libzmq sees the socket shut and reports it DISCONNECTED. Returns
 //  0, or -1 if it was not open there.

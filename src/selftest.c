@@ -8,6 +8,7 @@
 #include "herald.h"
 #include "monitor.h"
 #include "peers.h"
+#include "pubids.h"
 #include "subtable.h"
 #include "text.h"
 #include "topics.h"
@@ -20,10 +21,10 @@ static const struct {
     const char *name;
     void (*test) (bool verbose);
 } s_tests[] = {
-    {"text", text_test},     {"wire", wire_test},     {"subtable", subtable_test},
-    {"topics", topics_test}, {"config", config_test}, {"monitor", monitor_test},
-    {"peers", peers_test},   {"zap", zap_test},       {"control", control_test},
-    {"client", client_test},
+    {"text", text_test},       {"wire", wire_test},     {"subtable", subtable_test},
+    {"topics", topics_test},   {"config", config_test}, {"monitor", monitor_test},
+    {"peers", peers_test},     {"pubids", pubids_test}, {"zap", zap_test},
+    {"control", control_test}, {"client", client_test},
 };
 
 int

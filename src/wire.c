@@ -61,6 +61,12 @@ wire_event_split (const void *message, size_t size, size_t *topic_size)
     return 0;
 }
 
+uint64_t
+wire_event_publisher (const void *message, size_t topic_size)
+{
+    return s_get_u64 ((const uint8_t *) message + topic_size + 3);
+}
+
 int
 wire_event_decode (const void *message, size_t size, wire_event_t *event)
 {
@@ -70,7 +76,7 @@ wire_event_decode (const void *message, size_t size, wire_event_t *event)
     const uint8_t *header = (const uint8_t *) message + topic_size + 1;
     event->topic = message;
     event->topic_size = topic_size;
-    event->publisher = s_get_u64 (header + 2);
+    event->publisher = wire_event_publisher (message, topic_size);
     event->sequence = s_get_u64 (header + 10);
     event->payload = header + WIRE_HEADER_SIZE;
     event->payload_size = size - topic_size - 1 - WIRE_HEADER_SIZE;

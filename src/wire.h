@@ -55,6 +55,9 @@ size_t wire_event_encode (uint8_t *buffer, size_t size, const void *topic, size_
 //  or a header that is short or not herald's version 2.
 int wire_event_split (const void *message, size_t size, size_t *topic_size);
 
+//  The publisher id of an event that wire_event_split accepted.
+uint64_t wire_event_publisher (const void *message, size_t topic_size);
+
 //  Parse a whole event message. Returns 0, or -1 if it is not a herald
 //  event.
 int wire_event_decode (const void *message, size_t size, wire_event_t *event);
