@@ -128,6 +128,9 @@
 //  sends more is disconnected. With --max-topic-size, it bounds what a
 //  subscriber can make the hub (and libzmq's own table) hold.
 #define HERALD_MAX_SUBSCRIPTIONS_DEFAULT 10000
+//  Publisher ids one publisher connection may own (one per topic is the
+//  protocol's advice); its events under more pass, unprotected.
+#define HERALD_MAX_IDS_PER_PUBLISHER 64
 //  Publishers whose TERMINATE was refused that the hub remembers, to tell
 //  them so when they prove their path: more than publish at once.
 #define HERALD_REFUSED_REMEMBERED 64

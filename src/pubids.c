@@ -1,10 +1,11 @@
 /*  pubids.c - which publisher connection owns each publisher id; see
     pubids.h.
 
-    A table id -> owner (czmq's zhashx), and per descriptor the id its
-    connection last used. A connection owns at most one id: using a new
-    one gives up the old. So the table holds at most one entry per open
-    publisher connection. */
+    A table id -> owner (czmq's zhashx), and per descriptor the ids its
+    connection owns and the one it used last. A connection owns at most
+    HERALD_MAX_IDS_PER_PUBLISHER ids (a publisher may use one per topic);
+    its events under more pass unbound. So the table holds at most that
+    many entries per open publisher connection. */
 
 #include "pubids.h"
 #include "herald.h"
@@ -12,20 +13,24 @@
 #include <assert.h>
 #include <czmq.h>
 
-typedef struct {
+typedef struct _owner_t owner_t;
+struct _owner_t {
     uint64_t id;  //  the key
     uint64_t serial;
     int fd;
-} owner_t;
+    owner_t *next;  //  the same connection's other ids
+};
 
 typedef struct {
-    uint64_t id;
+    owner_t *owned;  //  the ids the connection on this descriptor owns
+    size_t count;
+    uint64_t last;  //  the id of its last event that passed
     bool valid;
-} last_t;
+} slot_t;
 
 struct _pubids_t {
     zhashx_t *owners;  //  id -> owner_t
-    last_t *last;      //  per descriptor
+    slot_t *slots;     //  per descriptor
     size_t size;
 };
 
@@ -33,7 +38,7 @@ static size_t
 s_id_hash (const void *key)
 {
     uint64_t id = *(const uint64_t *) key;
-    return (size_t) (id ^ (id >> 29)) * 0x9E3779B97F4A7C15ULL;
+    return (size_t) ((id ^ (id >> 29)) * 0x9E3779B97F4A7C15ULL);
 }
 
 static int
@@ -41,13 +46,6 @@ s_id_compare (const void *one, const void *two)
 {
     uint64_t a = *(const uint64_t *) one, b = *(const uint64_t *) two;
     return a == b ? 0 : a < b ? -1 : 1;
-}
-
-static void
-s_owner_free (void **item)
-{
-    free (*item);
-    *item = NULL;
 }
 
 pubids_t *
@@ -65,54 +63,63 @@ pubids_new (void)
     zhashx_set_key_destructor (self->owners, NULL);
     zhashx_set_key_hasher (self->owners, s_id_hash);
     zhashx_set_key_comparator (self->owners, s_id_compare);
-    zhashx_set_destructor (self->owners, s_owner_free);
     return self;
 }
 
 void
 pubids_destroy (pubids_t **self_p)
 {
-    if (!*self_p)
+    pubids_t *self = *self_p;
+    if (!self)
         return;
-    zhashx_destroy (&(*self_p)->owners);
-    free ((*self_p)->last);
-    free (*self_p);
+    for (owner_t *owner = zhashx_first (self->owners); owner; owner = zhashx_next (self->owners))
+        free (owner);
+    zhashx_destroy (&self->owners);
+    free (self->slots);
+    free (self);
     *self_p = NULL;
 }
 
 bool
 pubids_known (pubids_t *self, int fd, uint64_t id)
 {
-    return fd >= 0 && (size_t) fd < self->size && self->last[fd].valid && self->last[fd].id == id;
+    return fd >= 0 && (size_t) fd < self->size && self->slots[fd].valid
+           && self->slots[fd].last == id;
 }
 
-static last_t *
-s_last (pubids_t *self, int fd)
+static slot_t *
+s_slot (pubids_t *self, int fd)
 {
+    if (fd < 0)
+        return NULL;
     if ((size_t) fd >= self->size) {
         size_t size = self->size ? self->size : 64;
         while (size <= (size_t) fd)
             size *= 2;
-        last_t *last = realloc (self->last, size * sizeof (last_t));
-        if (!last)
+        slot_t *slots = realloc (self->slots, size * sizeof (slot_t));
+        if (!slots)
             return NULL;
-        memset (last + self->size, 0, (size - self->size) * sizeof (last_t));
-        self->last = last;
+        memset (slots + self->size, 0, (size - self->size) * sizeof (slot_t));
+        self->slots = slots;
         self->size = size;
     }
-    return &self->last[fd];
+    return &self->slots[fd];
 }
 
-//  Forget what the connection on fd owns.
+//  Free every id the connection on fd owns.
 static void
 s_release (pubids_t *self, int fd)
 {
-    if (fd < 0 || (size_t) fd >= self->size || !self->last[fd].valid)
+    if (fd < 0 || (size_t) fd >= self->size)
         return;
-    owner_t *owner = zhashx_lookup (self->owners, &self->last[fd].id);
-    if (owner && owner->fd == fd)
-        zhashx_delete (self->owners, &self->last[fd].id);
-    self->last[fd].valid = false;
+    slot_t *slot = &self->slots[fd];
+    while (slot->owned) {
+        owner_t *owner = slot->owned;
+        slot->owned = owner->next;
+        zhashx_delete (self->owners, &owner->id);
+        free (owner);
+    }
+    *slot = (slot_t){0};
 }
 
 bool
@@ -120,26 +127,32 @@ pubids_claim (pubids_t *self, peers_t *peers, uint64_t serial, uint64_t position
               uint64_t id)
 {
     serial = peers_identify (peers, serial, position, fd);
-    if (!serial)
+    slot_t *slot = s_slot (self, fd);
+    if (!serial || !slot)
         return true;  //  a late event of a connection that has gone
     owner_t *owner = zhashx_lookup (self->owners, &id);
-    if (owner && owner->serial != serial && peers_open (peers, owner->serial, owner->fd))
-        return false;  //  another open connection's id
-    last_t *last = s_last (self, fd);
-    if (!last)
-        return true;  //  out of memory: let it pass unbound
-    s_release (self, fd);
-    if (owner)  //  its owner has gone
-        zhashx_delete (self->owners, &id);
-    owner = calloc (1, sizeof (owner_t));
-    if (!owner)
-        return true;
-    *owner = (owner_t){id, serial, fd};
-    if (zhashx_insert (self->owners, &owner->id, owner)) {
-        free (owner);
-        return true;
+    if (owner && owner->serial != serial) {
+        if (peers_open (peers, owner->serial, owner->fd))
+            return false;             //  another open connection's id
+        s_release (self, owner->fd);  //  its owner has gone
+        owner = NULL;
     }
-    *last = (last_t){id, true};
+    if (slot->valid && slot->owned && slot->owned->serial != serial)
+        s_release (self, fd);  //  the descriptor's last connection has gone
+    if (!owner && slot->count < HERALD_MAX_IDS_PER_PUBLISHER) {
+        owner = calloc (1, sizeof (owner_t));
+        if (!owner)
+            return true;  //  out of memory: let it pass unbound
+        *owner = (owner_t){id, serial, fd, slot->owned};
+        if (zhashx_insert (self->owners, &owner->id, owner)) {
+            free (owner);
+            return true;
+        }
+        slot->owned = owner;
+        slot->count++;
+    }
+    slot->last = id;
+    slot->valid = true;
     return true;
 }
 
@@ -176,10 +189,12 @@ pubids_test (bool verbose)
     assert (!pubids_known (pubids, 5, 77));
     assert (peers_accepted (peers, 5) == 0);
     assert (pubids_claim (pubids, peers, 3, peers_position (peers), 5, 77));
-    //  A connection that uses a new id gives up its old one.
+    //  A connection may own several ids, and keeps them all.
     assert (pubids_claim (pubids, peers, 2, position, 6, 79));
     assert (!pubids_known (pubids, 6, 78));
-    assert (pubids_claim (pubids, peers, 3, peers_position (peers), 5, 78));
+    assert (!pubids_claim (pubids, peers, 3, peers_position (peers), 5, 78));
+    assert (pubids_claim (pubids, peers, 2, position, 6, 78));
+    assert (pubids_known (pubids, 6, 78));
     //  A late event of a connection that has gone passes, unbound.
     assert (pubids_claim (pubids, peers, 1, position, 5, 77));
     pubids_destroy (&pubids);

@@ -5,7 +5,8 @@
     peer that sends events under another live publisher's id could make
     subscribers report losses that never happened. The hub binds an id to
     the first live connection that uses it, and drops events that carry an
-    id bound to another connection still open (docs/guarantees.md).
+    id bound to another connection still open (docs/guarantees.md). A
+    connection may own several ids (one per topic, say).
 
     The data path asks pubids_known first: one array read per event. Only
     the first event of a connection, or one with a new id, takes the slow
@@ -33,8 +34,9 @@ bool pubids_known (pubids_t *self, int fd, uint64_t id);
 
 //  The slow path, for the connection (serial, its token's position, fd):
 //  true if the event may pass (the id is now bound to it, or its
-//  connection has gone and so cannot be bound), false if another open
-//  connection owns the id. peers tells which connections are open.
+//  connection has gone, or owns too many ids, and so cannot be bound),
+//  false if another open connection owns the id. peers tells which
+//  connections are open.
 bool pubids_claim (pubids_t *self, peers_t *peers, uint64_t serial, uint64_t position, int fd,
                    uint64_t id);
 
