@@ -99,7 +99,8 @@ static const option_t s_options[] = {
     {"curve-secret", "FILE", KIND_PATH, ROLE_HUB | CLIENTS, AT (curve_secret), NO_GIVEN, 0, 0,
      "CURVE: this process's key pair (a herald keygen secret file)"},
     {"curve-server-key", "FILE", KIND_PATH, CLIENTS, AT (curve_server_key), NO_GIVEN, 0, 0,
-     "CURVE: the hub's public key file; turns CURVE on"},
+     "CURVE: the hub's public key file; turns CURVE on (stats: without it, --curve-secret is "
+     "taken as the hub's own key pair, as in the hub's health check)"},
     {"curve-allow", "DIR", KIND_PATH, ROLE_HUB, AT (curve_allow), NO_GIVEN, 0, 0,
      "CURVE: folder of the public key files of the clients let in on every port "
      "(default: any key, unless the port has its own list)"},
@@ -460,7 +461,8 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
         snprintf (error, error_size, "--events must be at least 1");
         return CONFIG_BAD;
     }
-    if (*cfg->curve_secret && !*cfg->curve_server_key && info->role != ROLE_HUB) {
+    if (*cfg->curve_secret && !*cfg->curve_server_key && info->role != ROLE_HUB
+        && info->role != ROLE_STATS) {
         snprintf (error, error_size, "--curve-secret needs --curve-server-key");
         return CONFIG_BAD;
     }

@@ -444,7 +444,7 @@ s_open (hub_t *self)
     const config_t *cfg = self->cfg;
     //  The ZAP handler decides over every handshake, on every port: with
     //  CURVE, by the lists of keys; always, naming each connection.
-    self->zap = zap_new (cfg, self->curve.cert != NULL);
+    self->zap = zap_new (cfg, self->curve.cert ? zcert_public_txt (self->curve.cert) : NULL);
     if (!self->zap)
         return HERALD_EXIT_SOFTWARE;
     zap_set_position (self->zap, ZAP_FRONTEND, s_frontend_position, self);

@@ -111,6 +111,11 @@ sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve)
             zcert_destroy (&curve->cert);
             return -1;
         }
+        //  stats with the hub's own key pair and no server key: the hub's
+        //  health check, asking the hub that holds this key pair.
+        if (!server && !*cfg->curve_server_key)
+            snprintf (curve->server_key, sizeof curve->server_key, "%s",
+                      zcert_public_txt (curve->cert));
     }
     //  czmq would take a folder that is not there as an empty one, and
     //  let nobody in without a word.

@@ -29,6 +29,7 @@ struct _zap_t {
     zcertstore_t *terminate;         //  --curve-allow-terminate
     zap_position_fn *position[ZAP_PORTS];
     void *argument[ZAP_PORTS];
+    char own_key[41];  //  the hub's public key: its holder may always ask
     uint64_t serial;
     uint64_t refused[ZAP_PORTS];
     int64_t refusal_logged;  //  when a refusal was last logged
@@ -66,14 +67,15 @@ s_store (const char *path, zcertstore_t **store)
 }
 
 zap_t *
-zap_new (const config_t *cfg, bool curve)
+zap_new (const config_t *cfg, const char *own_key)
 {
     zap_t *self = calloc (1, sizeof (zap_t));
     if (!self) {
         log_error ("out of memory");
         return NULL;
     }
-    self->curve = curve;
+    self->curve = own_key != NULL;
+    snprintf (self->own_key, sizeof self->own_key, "%s", own_key ? own_key : "");
     if (s_store (cfg->curve_allow, &self->everywhere)
         || s_store (cfg->curve_allow_publish, &self->ports[ZAP_FRONTEND])
         || s_store (cfg->curve_allow_subscribe, &self->ports[ZAP_BACKEND])
@@ -136,6 +138,8 @@ static bool
 s_allowed (zap_t *self, zap_port_t port, const char *key)
 {
     if (!self->everywhere && !self->ports[port])
+        return true;
+    if (port == ZAP_CONTROL && streq (key, self->own_key))
         return true;
     return s_listed (self->everywhere, key) || s_listed (self->ports[port], key);
 }
@@ -238,7 +242,7 @@ zap_test (bool verbose)
 {
     (void) verbose;
     config_t cfg = {0};
-    zap_t *zap = zap_new (&cfg, false);
+    zap_t *zap = zap_new (&cfg, NULL);
     assert (zap);
     uint64_t position = 41;
     zap_set_position (zap, ZAP_BACKEND, s_test_position, &position);

@@ -11,7 +11,8 @@
 
     With CURVE, a key is let in on a port if it is in --curve-allow or in
     that port's own list (--curve-allow-publish, -subscribe, -control);
-    a port with neither list lets in any CURVE key. TERMINATE may be
+    a port with neither list lets in any CURVE key. The hub's own key may
+    always use the control port. TERMINATE may be
     published by keys in --curve-allow-terminate, or, without that list,
     by any key let in on the frontend. Without CURVE, everyone is let in
     everywhere and may do everything. docs/operations.md, "CURVE". */
@@ -48,10 +49,13 @@ typedef struct _zap_t zap_t;
 //  position (peers_position, after reading the monitor).
 typedef uint64_t (zap_position_fn) (void *argument);
 
-//  Bind the handler, with the CURVE lists of cfg (read now; a list's
-//  folder is read again when it changes). Must exist before the sockets
-//  it serves take connections. Returns NULL after logging why.
-zap_t *zap_new (const config_t *cfg, bool curve);
+//  Bind the handler: without CURVE (own_key NULL), letting everyone in;
+//  with it, by the lists of cfg (read now; a list's folder is read again
+//  when it changes), and the hub's own public key (Z85) on the control
+//  port: whoever holds the hub's key pair may always ask it (its health
+//  check does). Must exist before the sockets it serves take
+//  connections. Returns NULL after logging why.
+zap_t *zap_new (const config_t *cfg, const char *own_key);
 
 //  Unbind; safe on NULL, nulls the caller's pointer.
 void zap_destroy (zap_t **self_p);

@@ -148,6 +148,9 @@ grep -v "is ready" "$TMP/subber.out" | cmp -s - "$TMP/subber.expected" \
     || fail "subber's story: $(cat "$TMP/subber.out")"
 grep -q "refused CURVE key .* on the frontend" "$TMP/hub2.err" \
     || fail "the hub did not log the refused key: $(cat "$TMP/hub2.err")"
+# The hub's health check: stats with the hub's own key pair, nothing else.
+HERALD_CURVE_SECRET="$TMP/hub.cert_secret" "$HERALD" stats --control "$C2" --wait-timeout 5000 \
+    >/dev/null || fail "the hub's own key pair cannot ask it"
 kill -TERM "$(pid_of hub2)"
 finish hub2 0 5
 echo "curve: allowed in, outsiders kept out, the same story, permissions per port"
