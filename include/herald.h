@@ -131,6 +131,9 @@
 //  Publisher ids one publisher connection may own (one per topic is the
 //  protocol's advice); its events under more pass, unprotected.
 #define HERALD_MAX_IDS_PER_PUBLISHER 64
+//  How often a client asks again while the hub holds too many waiting
+//  requests (until its --wait-timeout).
+#define HERALD_BUSY_RETRY_MS 100
 //  Publishers whose TERMINATE was refused that the hub remembers, to tell
 //  them so when they prove their path: more than publish at once.
 #define HERALD_REFUSED_REMEMBERED 64

@@ -244,16 +244,21 @@ s_call (client_t *self, uint64_t asked_ms, tick_fn *tick, const char *verb, ...)
 
 //  A reply is [status][value]. Returns the status as a CLIENT_* code, with
 //  the value copied into value; destroys the reply.
-enum { REPLY_OK, REPLY_TIMEOUT, REPLY_OTHER };
+enum { REPLY_OK, REPLY_TIMEOUT, REPLY_BUSY, REPLY_OTHER };
 static int
 s_reply (zmsg_t **reply_p, char **value)
 {
     char *status = zmsg_popstr (*reply_p);
     *value = zmsg_popstr (*reply_p);
     zmsg_destroy (reply_p);
+    //  The hub holds too many waiting requests: a state, not a refusal
+    //  (docs/protocol.md), so the caller may ask again.
+    bool busy = status && *value && streq (status, "ERROR")
+                && strncmp (*value, "too many waiting requests", 25) == 0;
     int code = !status || !*value          ? REPLY_OTHER
                : streq (status, "OK")      ? REPLY_OK
                : streq (status, "TIMEOUT") ? REPLY_TIMEOUT
+               : busy                      ? REPLY_BUSY
                                            : REPLY_OTHER;
     if (code == REPLY_OTHER && status && streq (status, "ERROR"))
         log_error ("the hub refused: %s", *value ? *value : "");
@@ -289,23 +294,51 @@ client_stats (client_t *self, char **json)
     return -1;
 }
 
+//  Wait ms, or less if a signal comes. Returns false on a signal.
+static bool
+s_pause (int64_t ms)
+{
+    zmq_pollitem_t item = {NULL, herald_signal_fd (), ZMQ_POLLIN, 0};
+    if (ms > 0)
+        zmq_poll (&item, 1, (long) ms);
+    return !herald_signal;
+}
+
 //  Ask verb (WAIT or PROBE) with these arguments and the timeout last,
-//  again while the hub says TIMEOUT if the client's wait has no limit.
-//  Returns a REPLY_* code with the value (caller frees), or -1.
+//  again while the hub says TIMEOUT if the client's wait has no limit, and
+//  again after a pause while the hub is too busy, within the client's
+//  timeout. Returns a REPLY_* code with the value (caller frees), or -1.
 static int
 s_wait (client_t *self, tick_fn *tick, char **value, const char *verb, const char *first,
         const char *second, const char *third)
 {
-    uint64_t ask_ms = self->timeout_ms ? self->timeout_ms : WIRE_TIMEOUT_MAX_MS;
-    char timeout[24];
-    snprintf (timeout, sizeof timeout, "%llu", (unsigned long long) ask_ms);
+    int64_t deadline = self->timeout_ms ? zclock_mono () + (int64_t) self->timeout_ms : INT64_MAX;
+    bool busy_said = false;
     while (true) {
+        int64_t left = deadline - zclock_mono ();
+        uint64_t ask_ms = self->timeout_ms ? (uint64_t) (left > 0 ? left : 0) : WIRE_TIMEOUT_MAX_MS;
+        char timeout[24];
+        snprintf (timeout, sizeof timeout, "%llu", (unsigned long long) ask_ms);
         zmsg_t *reply = third
                             ? s_call (self, ask_ms, tick, verb, first, second, third, timeout, NULL)
                             : s_call (self, ask_ms, tick, verb, first, timeout, NULL);
         if (!reply)
             return -1;
         int code = s_reply (&reply, value);
+        if (code == REPLY_BUSY && deadline - zclock_mono () > HERALD_BUSY_RETRY_MS) {
+            if (!busy_said)
+                log_info ("the hub at %s holds too many waiting requests; asking again every "
+                          "%d ms",
+                          self->endpoint, HERALD_BUSY_RETRY_MS);
+            busy_said = true;
+            zstr_free (value);
+            if (!s_pause (HERALD_BUSY_RETRY_MS))
+                return -1;
+            continue;
+        }
+        if (code == REPLY_BUSY)
+            log_error ("the hub at %s still held too many waiting requests after %llu ms",
+                       self->endpoint, (unsigned long long) self->timeout_ms);
         if (code != REPLY_TIMEOUT || self->timeout_ms)
             return code;
         zstr_free (value);

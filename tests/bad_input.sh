@@ -181,6 +181,23 @@ deadline=$((SECONDS + 5))
 until [ "$(stats_field waiting)" -eq 0 ]; do
     [ $SECONDS -lt $deadline ] || fail "the hub kept $(stats_field waiting) requests of a client gone"
 done
+# A hub full of waiting requests (64 clients holding 16 each, the most it
+# holds) makes a client ask again until there is room, within its
+# --wait-timeout: here, once those clients have gone.
+for index in $(seq 64); do
+    start "flood$index" "$CTL" "$CONTROL" --timeout 3000 --unread 15 WAIT nobody 1 1 86400000
+done
+deadline=$((SECONDS + 10))
+until [ "$(stats_field waiting)" -eq 1024 ]; do
+    [ $SECONDS -lt $deadline ] || fail "the flood holds $(stats_field waiting) requests, not 1024"
+done
+"$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 1 --wait-timeout 20000 \
+    >"$TMP/busy.out" 2>"$TMP/busy.err" || fail "a client of a full hub gave up: $(cat "$TMP/busy.err")"
+grep -q "holds too many waiting requests; asking again" "$TMP/busy.err" \
+    || fail "the client never found the hub full: $(cat "$TMP/busy.err")"
+for index in $(seq 64); do
+    finish "flood$index" 69
+done
 
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
