@@ -3,16 +3,18 @@
 
     herald_bench --herald PATH [--out DIR] [--quick] [--runs N] ...
 
-    Each point (throughput at a fan-out, latency, time to ready) is measured
-    --runs times for every system, the systems taking turns run by run, so
-    that noise on the machine hits them all alike. Every run starts its
-    server afresh (the hub's peak memory is its own), connects the clients,
-    proves they are ready, publishes and waits until every subscriber has
-    every event, or reports what was lost. Every run's sample goes to stdout
-    as CSV and, with the run's context, to DIR/bench.csv and DIR/bench.json,
-    from which bench/render.py writes the report (bench.md) and the chart
-    (bench.png); a progress line goes to stderr. The exit code says whether
-    every event of every run was delivered, in order. */
+    Each point (throughput at a fan-out, latency, time to ready, taking
+    subscriptions) is measured --runs times for every system it applies to,
+    the systems taking turns run by run, so that noise on the machine hits
+    them all alike. Every run starts its server afresh (the hub's peak
+    memory is its own), connects the clients, proves they are ready,
+    publishes and waits until every subscriber has every event, or reports
+    what was lost; taking subscriptions (bench_subs.c) times the hub
+    instead. Every run's sample goes to stdout as CSV and, with the run's
+    context, to DIR/bench.csv and DIR/bench.json, from which bench/render.py
+    writes the report (bench.md) and the chart (bench.png); a progress line
+    goes to stderr. The exit code says whether every event of every run was
+    delivered, in order (and every subscriptions run completed). */
 
 #include "bench.h"
 #include "herald.h"
@@ -50,6 +52,12 @@
 #define PORT_SLOTS         64     //  runs rotate over this many sets of 4 ports
 #define HUB_STOP_MS        5000
 
+//  Taking subscriptions: 10 connections of 10,000 topics each, the most
+//  herald's hub lets one subscriber hold by default.
+#define SUBSCRIPTION_CONNECTIONS     10
+#define SUBSCRIPTIONS_PER_CONNECTION 10000
+#define SUBSCRIPTIONS_QUICK          1000
+
 typedef struct {
     const char *herald;
     const char *out;
@@ -80,7 +88,8 @@ static const char *s_usage =
     "  --quick              smoke run: tiny counts, 1 run; exit 0 only if every\n"
     "                       subscriber got every event\n"
     "  --runs N             runs per case and system (default 5)\n"
-    "  --cases LIST         throughput,latency,ready (default: all)\n"
+    "  --cases LIST         throughput,latency,ready,subscriptions (default: all;\n"
+    "                       subscriptions: herald and zmq_proxy only)\n"
     "  --subscribers LIST   throughput fan-outs (default 1,4,16,64,256)\n"
     "  --systems LIST       direct,zmq_proxy,herald,redis,nats (default: all)\n"
     "  --messages N         deliveries per throughput run, over all subscribers\n"
@@ -401,21 +410,6 @@ s_wait_delivered (run_t *run)
     }
 }
 
-static int
-s_compare_i64 (const void *left, const void *right)
-{
-    int64_t a = *(const int64_t *) left, b = *(const int64_t *) right;
-    return (a > b) - (a < b);
-}
-
-static double
-s_percentile_us (const int64_t *sorted, size_t count, double fraction)
-{
-    size_t index = (size_t) ceil (fraction * (double) count);
-    index = index ? index - 1 : 0;
-    return (double) sorted[index < count ? index : count - 1] / 1000.0;
-}
-
 //  Measure one point of one system once.
 static void
 s_run (context_t *context, const system_t *system, const point_t *point, int rate, int batch,
@@ -438,7 +432,8 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
             point->messages
             + (point->messages >= 10 * LATENCY_SKIP ? LATENCY_SKIP : point->messages / 10);
     }
-    run.messages = point->mode == MODE_READY ? 0 : per_subscriber;
+    run.messages =
+        point->mode == MODE_READY || point->mode == MODE_SUBSCRIPTIONS ? 0 : per_subscriber;
     if (sink_init (&run.sink, run.subscribers, run.messages, latency_cap,
                    run.messages - point->messages)) {
         snprintf (sample->error, sizeof sample->error, "out of memory");
@@ -454,6 +449,10 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     sample->hub_start_ms = run.hub ? (double) (listening - started) / 1e6 : NAN;
     if (run.hub)
         sample->hub_base_kb = proc_status_kb (run.hub, "VmRSS");
+    if (point->mode == MODE_SUBSCRIPTIONS) {
+        sample->complete = bench_subscriptions (&run, (int) point->messages, sample) == 0;
+        goto finish;
+    }
     if (backend_open (backend, &run))
         goto finish;
     int64_t ready = bench_now_ns ();
@@ -486,11 +485,11 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
         run_fail (&run, "%" PRIu64 " of %" PRIu64 " events delivered", sample->delivered,
                   sample->expected);
     if (point->mode == MODE_LATENCY && run.sink.latency_count) {
-        qsort (run.sink.latency, run.sink.latency_count, sizeof (int64_t), s_compare_i64);
+        bench_sort_ns (run.sink.latency, run.sink.latency_count);
         sample->samples = run.sink.latency_count;
-        sample->p50 = s_percentile_us (run.sink.latency, run.sink.latency_count, 0.50);
-        sample->p99 = s_percentile_us (run.sink.latency, run.sink.latency_count, 0.99);
-        sample->p999 = s_percentile_us (run.sink.latency, run.sink.latency_count, 0.999);
+        sample->p50 = bench_percentile_us (run.sink.latency, run.sink.latency_count, 0.50);
+        sample->p99 = bench_percentile_us (run.sink.latency, run.sink.latency_count, 0.99);
+        sample->p999 = bench_percentile_us (run.sink.latency, run.sink.latency_count, 0.999);
     }
 finish:
     backend_close (backend, &run);
@@ -569,6 +568,10 @@ s_plan (bench_t *bench, const options_t *options)
         if (!options->quick)
             bench->points[bench->point_count++] = (point_t){MODE_READY, 100, 0};
     }
+    if (s_listed (options->cases, "subscriptions"))
+        bench->points[bench->point_count++] =
+            (point_t){MODE_SUBSCRIPTIONS, SUBSCRIPTION_CONNECTIONS,
+                      options->quick ? SUBSCRIPTIONS_QUICK : SUBSCRIPTIONS_PER_CONNECTION};
     if (bench->point_count == 0) {
         fprintf (stderr, "herald_bench: --cases names no case\n");
         return -1;
@@ -656,6 +659,17 @@ s_cpu_times (void)
     return times;
 }
 
+//  Whether a system is measured at a point: taking subscriptions is a
+//  hub's (not direct's) and is ZeroMQ's (Redis and NATS subscribe
+//  otherwise).
+static bool
+s_measures (const system_t *system, const point_t *point)
+{
+    return system->available
+           && (point->mode != MODE_SUBSCRIPTIONS || system->kind == SYS_PROXY
+               || system->kind == SYS_HERALD);
+}
+
 //  Every run, systems taking turns: run 1 of every point and system, then
 //  run 2, and so on.
 static void
@@ -663,16 +677,17 @@ s_run_all (bench_t *bench, context_t *context)
 {
     int total = 0, done = 0;
     for (int system = 0; system < bench->system_count; system++)
-        total += bench->systems[system].available ? bench->point_count * bench->runs : 0;
+        for (int point = 0; point < bench->point_count; point++)
+            total += s_measures (&bench->systems[system], &bench->points[point]) ? bench->runs : 0;
     bool terminal = isatty (STDERR_FILENO);
     int64_t started = bench_now_ns ();
     for (int run = 0; run < bench->runs; run++)
         for (int point = 0; point < bench->point_count; point++)
             for (int index = 0; index < bench->system_count; index++) {
                 const system_t *system = &bench->systems[index];
-                if (!system->available)
-                    continue;
                 const point_t *what = &bench->points[point];
+                if (!s_measures (system, what))
+                    continue;
                 int seconds = (int) ((bench_now_ns () - started) / 1000000000);
                 fprintf (stderr, "%s[%d/%d %d:%02d] %s %s, %d subscriber%s, run %d%s",
                          terminal ? "\r" : "", ++done, total, seconds / 60, seconds % 60,

@@ -2,13 +2,15 @@
 
     One run is one system (direct PUB->SUB, a zmq_proxy hub, herald's hub,
     Redis, NATS) at one fan-out, in one mode (throughput, latency, time to
-    ready). The driver (bench.c) starts the system's server process, lets a
-    backend (bench_zmq.c, bench_redis.c, bench_nats.c) connect the publisher
-    and the subscribers and prove they are ready, publishes, and waits until
-    every subscriber has every message or the run times out. The sink
-    (bench_util.c) counts what each subscriber received; results.c writes
-    the samples as data, which bench/render.py turns into docs/bench.md and
-    docs/bench.png. */
+    ready, subscriptions). The driver (bench.c) starts the system's server
+    process, lets a backend (bench_zmq.c, bench_redis.c, bench_nats.c)
+    connect the publisher and the subscribers and prove they are ready,
+    publishes, and waits until every subscriber has every message or the
+    run times out. The sink (bench_util.c) counts what each subscriber
+    received; results.c writes the samples as data, which bench/render.py
+    turns into docs/bench.md and docs/bench.png. The subscriptions case
+    (bench_subs.c), for the two ZeroMQ hubs only, publishes no stream: it
+    times how the hub takes many subscriptions and lets them go. */
 
 #ifndef HERALD_BENCH_H_INCLUDED
 #define HERALD_BENCH_H_INCLUDED
@@ -52,7 +54,7 @@
 #define BENCH_READY_TIMEOUT_MS 15000
 
 typedef enum { SYS_DIRECT, SYS_PROXY, SYS_HERALD, SYS_REDIS, SYS_NATS } sys_kind_t;
-typedef enum { MODE_THROUGHPUT, MODE_LATENCY, MODE_READY } bench_mode_t;
+typedef enum { MODE_THROUGHPUT, MODE_LATENCY, MODE_READY, MODE_SUBSCRIPTIONS } bench_mode_t;
 
 //  What every subscriber of one run received. Written by the receiving
 //  threads, read by the driver.
@@ -148,7 +150,8 @@ typedef struct {
 typedef struct {
     bench_mode_t mode;
     int subscribers;
-    uint64_t messages;  //  per subscriber (throughput) or in all (latency)
+    uint64_t messages;  //  per subscriber (throughput) or in all (latency);
+                        //  subscriptions per subscriber (subscriptions)
 } point_t;
 
 //  What one run measured.
@@ -167,6 +170,13 @@ typedef struct {
     size_t samples;
     double hub_start_ms;  //  start of the hub until it listens
     double clients_ms;    //  clients' start until the publisher is ready
+    //  Subscriptions runs; NaN (0 for the kB) where not measured
+    double counted_ms;            //  first subscribe until the hub counts all (herald)
+    double delivering_ms;         //  first subscribe until every connection has an event
+    uint64_t hub_subscribed_kb;   //  hub RSS once they are taken (hub_ready_kb: before)
+    double count_p50, count_p99;  //  a COUNT's round trip among them, us (herald)
+    size_t count_samples;
+    double released_ms;  //  closing the connections until STATS counts none (herald)
 } sample_t;
 
 typedef struct {
@@ -188,7 +198,8 @@ typedef struct {
 //  results.c: the samples as data, for bench/render.py. RESULTS_SAMPLES
 //  has a row per run that ran: system, mode, subscribers, messages, run
 //  (1..), then sample_t's fields; an empty cell was not measured (no hub,
-//  no latency samples, a run that did not complete). RESULTS_META has the
+//  no latency samples, another case's field, herald's COUNT and STATS for
+//  zmq_proxy, a run that did not complete). RESULTS_META has the
 //  rest of bench_t: date, machine, options, load, systems and points.
 #define RESULTS_SAMPLES "bench.csv"
 #define RESULTS_META    "bench.json"
@@ -229,10 +240,27 @@ int proc_wait_port (pid_t pid, int port, int ms);
 //  Stop pid with SIGTERM, again after a second (repeated is then true),
 //  then SIGKILL after ms more, and reap it. Returns its wait status, or -1.
 int proc_stop (pid_t pid, int ms, bool *repeated);
+//  Sort durations in ns; then the fraction-th percentile of them, in us.
+void bench_sort_ns (int64_t *values, size_t count);
+double bench_percentile_us (const int64_t *sorted, size_t count, double fraction);
 //  CPU seconds (user + system, all threads) of pid; -1 if unknown.
 double proc_cpu_seconds (pid_t pid);
 //  A field of /proc/pid/status in kB (VmRSS, VmHWM); 0 if unknown.
 uint64_t proc_status_kb (pid_t pid, const char *field);
+
+//  bench_subs.c: the subscriptions case on the hub (herald or zmq_proxy)
+//  that run->port serves, started by the driver: run->subscribers
+//  connections subscribe per_connection topics each. Fills the sample's
+//  subscriptions fields, hub_ready_kb and clients_ms. Returns 0, or -1 with
+//  the run failed.
+int bench_subscriptions (run_t *run, int per_connection, sample_t *sample);
+
+//  bench_zmq.c: the loopback endpoint of port; a socket option set, or the
+//  run failed naming what (returns 0 or -1), for every ZeroMQ client.
+void bench_zmq_endpoint (char *out, size_t size, int port);
+int bench_zmq_set (run_t *run, void *socket, int option, const void *value, size_t size,
+                   const char *what);
+int bench_zmq_set_int (run_t *run, void *socket, int option, int value, const char *what);
 
 //  bench_zmq.c: the zmq_proxy hub, run as "herald_bench --zmq-proxy F B HWM".
 int bench_zmq_proxy_main (const char *frontend, const char *backend, int hwm);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +27,27 @@ bench_now_ns (void)
     struct timespec now;
     clock_gettime (CLOCK_MONOTONIC, &now);
     return (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static int
+s_compare_i64 (const void *left, const void *right)
+{
+    int64_t a = *(const int64_t *) left, b = *(const int64_t *) right;
+    return (a > b) - (a < b);
+}
+
+void
+bench_sort_ns (int64_t *values, size_t count)
+{
+    qsort (values, count, sizeof *values, s_compare_i64);
+}
+
+double
+bench_percentile_us (const int64_t *sorted, size_t count, double fraction)
+{
+    size_t index = (size_t) ceil (fraction * (double) count);
+    index = index ? index - 1 : 0;
+    return (double) sorted[index < count ? index : count - 1] / 1000.0;
 }
 
 void

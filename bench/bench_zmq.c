@@ -43,14 +43,15 @@ typedef struct {
     uint8_t message[sizeof BENCH_TOPIC + BENCH_MESSAGE_MAX];  //  topic + events
 } zstate_t;
 
-static void
-s_endpoint (char *out, size_t size, int port)
+void
+bench_zmq_endpoint (char *out, size_t size, int port)
 {
     snprintf (out, size, "tcp://127.0.0.1:%d", port);
 }
 
-static int
-s_set (run_t *run, void *socket, int option, const void *value, size_t size, const char *what)
+int
+bench_zmq_set (run_t *run, void *socket, int option, const void *value, size_t size,
+               const char *what)
 {
     if (zmq_setsockopt (socket, option, value, size) == 0)
         return 0;
@@ -58,10 +59,10 @@ s_set (run_t *run, void *socket, int option, const void *value, size_t size, con
     return -1;
 }
 
-static int
-s_set_int (run_t *run, void *socket, int option, int value, const char *what)
+int
+bench_zmq_set_int (run_t *run, void *socket, int option, int value, const char *what)
 {
-    return s_set (run, socket, option, &value, sizeof value, what);
+    return bench_zmq_set (run, socket, option, &value, sizeof value, what);
 }
 
 //  Hand one message to the sink: the topic, then one or more events, each
@@ -168,17 +169,17 @@ s_open_publisher (zstate_t *self)
 {
     run_t *run = self->run;
     char endpoint[64];
-    s_endpoint (endpoint, sizeof endpoint, run->port);
+    bench_zmq_endpoint (endpoint, sizeof endpoint, run->port);
     self->pub_context = zmq_ctx_new ();
     self->pub = self->pub_context ? zmq_socket (self->pub_context, ZMQ_PUB) : NULL;
     if (!self->pub) {
         run_fail (run, "cannot make the publisher: %s", zmq_strerror (zmq_errno ()));
         return -1;
     }
-    if (s_set_int (run, self->pub, ZMQ_SNDHWM, BENCH_HWM, "ZMQ_SNDHWM")
-        || s_set_int (run, self->pub, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP")
-        || s_set_int (run, self->pub, ZMQ_SNDTIMEO, BENCH_IDLE_MS, "ZMQ_SNDTIMEO")
-        || s_set_int (run, self->pub, ZMQ_LINGER, 0, "ZMQ_LINGER"))
+    if (bench_zmq_set_int (run, self->pub, ZMQ_SNDHWM, BENCH_HWM, "ZMQ_SNDHWM")
+        || bench_zmq_set_int (run, self->pub, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP")
+        || bench_zmq_set_int (run, self->pub, ZMQ_SNDTIMEO, BENCH_IDLE_MS, "ZMQ_SNDTIMEO")
+        || bench_zmq_set_int (run, self->pub, ZMQ_LINGER, 0, "ZMQ_LINGER"))
         return -1;
     int rc = run->kind == SYS_DIRECT ? zmq_bind (self->pub, endpoint)
                                      : zmq_connect (self->pub, endpoint);
@@ -189,7 +190,7 @@ s_open_publisher (zstate_t *self)
     }
     if (run->kind != SYS_HERALD)
         return 0;
-    s_endpoint (endpoint, sizeof endpoint, run->port + 2);
+    bench_zmq_endpoint (endpoint, sizeof endpoint, run->port + 2);
     self->control = client_new (endpoint, &(sock_curve_t){0}, BENCH_READY_TIMEOUT_MS);
     if (!self->control) {
         run_fail (run, "cannot connect to herald's control endpoint %s", endpoint);
@@ -204,7 +205,8 @@ s_open_subscribers (zstate_t *self)
     run_t *run = self->run;
     int count = run->subscribers;
     char endpoint[64];
-    s_endpoint (endpoint, sizeof endpoint, run->kind == SYS_DIRECT ? run->port : run->port + 1);
+    bench_zmq_endpoint (endpoint, sizeof endpoint,
+                        run->kind == SYS_DIRECT ? run->port : run->port + 1);
     self->subs = backend_calloc (run, (size_t) count, sizeof *self->subs);
     self->items = backend_calloc (run, (size_t) count, sizeof *self->items);
     self->warm = backend_calloc (run, (size_t) count, sizeof *self->warm);
@@ -226,13 +228,13 @@ s_open_subscribers (zstate_t *self)
         self->items[index] = (zmq_pollitem_t){socket, 0, ZMQ_POLLIN, 0};
         //  The event subscription goes first: when the warm-up has come
         //  through, the event subscription has reached every hop before it.
-        if (s_set_int (run, socket, ZMQ_RCVHWM, BENCH_HWM, "ZMQ_RCVHWM")
-            || s_set_int (run, socket, ZMQ_LINGER, 0, "ZMQ_LINGER")
-            || s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_TOPIC, strlen (BENCH_TOPIC),
-                      "ZMQ_SUBSCRIBE")
+        if (bench_zmq_set_int (run, socket, ZMQ_RCVHWM, BENCH_HWM, "ZMQ_RCVHWM")
+            || bench_zmq_set_int (run, socket, ZMQ_LINGER, 0, "ZMQ_LINGER")
+            || bench_zmq_set (run, socket, ZMQ_SUBSCRIBE, BENCH_TOPIC, strlen (BENCH_TOPIC),
+                              "ZMQ_SUBSCRIBE")
             || (run->kind != SYS_HERALD
-                && s_set (run, socket, ZMQ_SUBSCRIBE, BENCH_WARM_TOPIC, strlen (BENCH_WARM_TOPIC),
-                          "ZMQ_SUBSCRIBE")))
+                && bench_zmq_set (run, socket, ZMQ_SUBSCRIBE, BENCH_WARM_TOPIC,
+                                  strlen (BENCH_WARM_TOPIC), "ZMQ_SUBSCRIBE")))
             return -1;
         //  As herald sub does: ping the hub, so that one far behind is not
         //  taken for dead (its full queue stops libzmq reading the hub's

@@ -46,7 +46,7 @@ ALSO_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # --also
 HERE = os.path.dirname(os.path.abspath(__file__))  # where the templates are
 NAN = float("nan")
 COUNTS = ("subscribers", "messages", "run", "complete", "sent", "expected", "delivered",
-          "disorder", "latency_samples")
+          "disorder", "latency_samples", "count_samples")
 Stats = collections.namedtuple("Stats", "count median min max")
 
 
@@ -84,7 +84,18 @@ DERIVED = {
                                       / row["subscribers"]),
     "ready_ms": lambda row: ((0 if math.isnan(row["hub_start_ms"]) else row["hub_start_ms"])
                              + row["clients_ms"]),
+    # subscriptions: messages is subscriptions per subscriber
+    "bytes_per_subscription": lambda row: ((row["hub_subscribed_kb"] - row["hub_ready_kb"]) * 1024
+                                           / (row["subscribers"] * row["messages"])),
 }
+
+# The subscriptions table: a row per figure, herald's hub and zmq_proxy only.
+SUBSCRIPTIONS = (("taken, counted (ms)", "counted_ms"),
+                 ("taken, delivering (ms)", "delivering_ms"),
+                 ("memory per subscription (bytes)", "bytes_per_subscription"),
+                 ("COUNT round trip, p50 (µs)", "count_p50_us"),
+                 ("COUNT round trip, p99 (µs)", "count_p99_us"),
+                 ("released after the connections close (ms)", "released_ms"))
 
 
 # Formats, as the report has always shown them.
@@ -298,7 +309,7 @@ class Report:
         rows = [("%s, %d subscriber%s" % (point["mode"], point["subscribers"],
                                           plural(point["subscribers"])),
                  [self.delivered(system, point) for system in self.systems])
-                for point in self.points if point["mode"] != "ready"]
+                for point in self.points if point["mode"] in ("throughput", "latency")]
         return [self.fill("delivery", table=table("case", [system["name"]
                                                            for system in self.systems], rows))]
 
@@ -335,13 +346,34 @@ class Report:
             [(point["subscribers"], point, "ready_ms") for point in points]
             + [("of which server start", points[0], "hub_start_ms")]))]
 
+    def subscriptions(self):
+        point = self.point("subscriptions")
+        if not point:
+            return []
+        # The topic COUNT is asked about, named as bench/bench_subs.c names it: the middle
+        # connection's middle topic, its index as wide as the last one's.
+        each = point["messages"]
+        topic = "sub/%d/%0*d" % (point["subscribers"] // 2, len("%d" % (each - 1)), each // 2)
+        requests = self.stats(self.herald, point, "count_samples").median
+        hubs = [system for system in self.systems if system["kind"] in ("zmq_proxy", "herald")]
+        return [self.fill("subscriptions", subscribers="%d" % point["subscribers"],
+                          each="{:,}".format(each),
+                          total="{:,}".format(each * point["subscribers"]), runs="%d" % self.runs,
+                          topic=topic, requests="—" if math.isnan(requests)
+                          else "{:,}".format(int(requests)),
+                          table=self.medians([(label, point, metric)
+                                              for label, metric in SUBSCRIPTIONS], "",
+                                             systems=hubs))]
+
     def method(self):
-        points, throughput = self.points_of("throughput"), ""
+        points, throughput, subscriptions = self.points_of("throughput"), "", ""
         if points:
             throughput = self.fill("method throughput",
                                    events="%d" % (points[0]["messages"] * points[0]["subscribers"]),
                                    each="%d" % points[-1]["messages"])
-        return [self.fill("method", throughput=throughput)]
+        if self.point("subscriptions"):
+            subscriptions = self.fill("method subscriptions")
+        return [self.fill("method", throughput=throughput, subscriptions=subscriptions)]
 
     def tail(self):
         missing = "\n".join("- %s: %s" % (system["name"], system["missing"])
@@ -353,7 +385,7 @@ class Report:
         """bench.md: the sections, a blank line apart."""
         return "\n\n".join(block for section in (
             self.head, self.targets, self.throughput, self.delivery, self.latency, self.cost,
-            self.ready, self.method, self.tail) for block in section()) + "\n"
+            self.ready, self.subscriptions, self.method, self.tail) for block in section()) + "\n"
 
     # The chart
     def plots(self, path, style, columns, hubs_only=False):

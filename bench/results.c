@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char *s_kind_names[] = {"direct", "zmq_proxy", "herald", "redis", "nats"};
-static const char *s_mode_names[] = {"throughput", "latency", "ready"};
+static const char *s_mode_names[] = {"throughput", "latency", "ready", "subscriptions"};
 
 const char *
 results_mode_name (bench_mode_t mode)
@@ -49,7 +49,9 @@ results_csv (const bench_t *bench, FILE *out)
 {
     fprintf (out, "system,mode,subscribers,messages,run,complete,sent,expected,delivered,disorder,"
                   "seconds,throughput,hub_cpu,hub_base_kb,hub_ready_kb,hub_peak_kb,p50_us,p99_us,"
-                  "p999_us,latency_samples,hub_start_ms,clients_ms,error\n");
+                  "p999_us,latency_samples,hub_start_ms,clients_ms,counted_ms,delivering_ms,"
+                  "hub_subscribed_kb,count_p50_us,count_p99_us,count_samples,released_ms,"
+                  "error\n");
     for (int system = 0; system < bench->system_count; system++)
         for (int point = 0; point < bench->point_count; point++)
             for (int run = 0; run < bench->runs; run++) {
@@ -57,7 +59,8 @@ results_csv (const bench_t *bench, FILE *out)
                 const point_t *what = &bench->points[point];
                 if (!sample->ran)
                     continue;
-                bool moved = what->mode != MODE_READY;
+                bool moved = what->mode == MODE_THROUGHPUT || what->mode == MODE_LATENCY;
+                bool subscribed = what->mode == MODE_SUBSCRIPTIONS;
                 s_text (out, bench->systems[system].name);
                 fprintf (out,
                          ",%s,%d,%" PRIu64 ",%d,%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
@@ -76,6 +79,13 @@ results_csv (const bench_t *bench, FILE *out)
                 fprintf (out, ",%zu", sample->samples);
                 s_number (out, sample->hub_start_ms, true);
                 s_number (out, sample->clients_ms, true);
+                s_number (out, sample->counted_ms, subscribed);
+                s_number (out, sample->delivering_ms, subscribed);
+                s_number (out, (double) sample->hub_subscribed_kb, sample->hub_subscribed_kb);
+                s_number (out, sample->count_p50, sample->count_samples);
+                s_number (out, sample->count_p99, sample->count_samples);
+                fprintf (out, ",%zu", sample->count_samples);
+                s_number (out, sample->released_ms, subscribed);
                 fputc (',', out);
                 s_text (out, sample->error);
                 fputc ('\n', out);
