@@ -41,17 +41,36 @@ zap_domain (zap_port_t port)
     return s_domains[port];
 }
 
+//  A number and its separator; NULL if there is none.
+static const char *
+s_number (const char *text, char separator, uint64_t *number)
+{
+    *number = 0;
+    const char *start = text;
+    for (; *text >= '0' && *text <= '9'; text++)
+        *number = *number * 10 + (uint64_t) (*text - '0');
+    return text > start && *text == separator ? text + 1 : NULL;
+}
+
 int
 zap_token_of (zmq_msg_t *message, zap_token_t *token)
 {
+    //  A connection's messages come in runs: keep the last token parsed.
+    static _Thread_local char last[64];
+    static _Thread_local zap_token_t parsed;
     const char *user_id = zmq_msg_gets (message, "User-Id");
     if (!user_id)
         return -1;
-    char flag = 0;
-    if (sscanf (user_id, "%" SCNu64 "/%" SCNu64 "/%c", &token->serial, &token->position, &flag)
-        != 3)
-        return -1;
-    token->may_terminate = flag == 't';
+    if (!streq (user_id, last)) {
+        const char *rest = s_number (user_id, '/', &parsed.serial);
+        rest = rest ? s_number (rest, '/', &parsed.position) : NULL;
+        if (!rest || (rest[0] != 't' && rest[0] != '-') || rest[1]
+            || strlen (user_id) >= sizeof last)
+            return -1;
+        parsed.may_terminate = rest[0] == 't';
+        strcpy (last, user_id);
+    }
+    *token = parsed;
     return 0;
 }
 
