@@ -7,18 +7,17 @@
     the hub; a client's waiting requests are bounded, and forgotten when
     its connection goes.
 
-    Which connection a request came from: its descriptor (ZMQ_SRCFD), and
-    how many connections that descriptor has had (the monitor's ACCEPTED
-    events), since a descriptor is reused as soon as it is closed. The
-    monitor reports ACCEPTED before the connection can send anything, and
-    DISCONNECTED before the descriptor is closed, so reading the monitor
-    before the requests keeps the two in step. */
+    Which connection a request came from: its token and descriptor, put
+    together by peers.c as for the hub's other ports (peers.h says how).
+    A connection's waiters go when the monitor says it has ended. */
 
 #include "control.h"
 #include "herald.h"
 #include "log.h"
 #include "monitor.h"
+#include "peers.h"
 #include "wire.h"
+#include "zap.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -33,24 +32,13 @@ typedef struct {
     size_t key_size;
     uint64_t min, max;
     int64_t deadline;     //  zclock_mono () time
-    int fd;               //  its connection's descriptor; -1 (inproc): none
-    uint32_t generation;  //  which of that descriptor's connections
+    uint64_t connection;  //  its connection's serial; 0 (inproc): none
 } waiter_t;
 
-//  A descriptor's connections: how many it has had, and whether the last
-//  is open. A connection accepted before the monitor started has no
-//  ACCEPTED event: until the descriptor's first event, it is taken as open.
-typedef struct {
-    uint32_t generation;
-    bool seen;  //  the monitor has reported on it
-    bool open;
-} descriptor_t;
-
 struct _control_t {
-    zsock_t *socket;            //  ROUTER, clients ask
-    monitor_t *watch;           //  its connections
-    descriptor_t *descriptors;  //  by descriptor number
-    size_t descriptor_count;
+    zsock_t *socket;   //  ROUTER, clients ask
+    monitor_t *watch;  //  its connections
+    peers_t *peers;    //  which of them are open
     subtable_t *subscriptions;
     control_stats_fn *stats;
     void *argument;
@@ -82,7 +70,10 @@ control_new (const char *endpoint, const sock_curve_t *curve, const char *zap_do
                                    ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED);
     if (self->watch && sock_attach (self->socket, endpoint, true, "control"))
         monitor_destroy (&self->watch);
-    if (!self->watch) {
+    self->peers = peers_new ();
+    if (!self->watch || !self->peers) {
+        peers_destroy (&self->peers);
+        monitor_destroy (&self->watch);
         zsock_destroy (&self->socket);
         free (self);
         return NULL;
@@ -110,7 +101,7 @@ control_destroy (control_t **self_p)
         s_waiter_remove (self, 0);
     monitor_destroy (&self->watch);
     zsock_destroy (&self->socket);
-    free (self->descriptors);
+    peers_destroy (&self->peers);
     free (self);
     *self_p = NULL;
 }
@@ -127,50 +118,33 @@ control_watch_handle (control_t *self)
     return monitor_handle (self->watch);
 }
 
-//  The state of descriptor fd, made room for; NULL for none (-1) or out
-//  of memory.
-static descriptor_t *
-s_descriptor (control_t *self, int fd)
-{
-    if (fd < 0)
-        return NULL;
-    if ((size_t) fd >= self->descriptor_count) {
-        size_t count = (size_t) fd * 2 + 16;
-        descriptor_t *grown = realloc (self->descriptors, count * sizeof (descriptor_t));
-        if (!grown)
-            return NULL;
-        memset (grown + self->descriptor_count, 0,
-                (count - self->descriptor_count) * sizeof (descriptor_t));
-        self->descriptors = grown;
-        self->descriptor_count = count;
-    }
-    return &self->descriptors[fd];
-}
-
 //  Connections that came and went: a client's waiters go with it.
 static void
 s_watch (control_t *self)
 {
     monitor_event_t event;
     while (monitor_next (self->watch, &event)) {
-        descriptor_t *descriptor = s_descriptor (self, event.value);
-        if (!descriptor)
-            continue;
         if (event.number == ZMQ_EVENT_ACCEPTED) {
-            descriptor->generation++;
-            descriptor->seen = descriptor->open = true;
+            if (peers_accepted (self->peers, event.value))
+                log_error ("out of memory: cannot follow a control client's connection");
         } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
-            descriptor->seen = true;
-            descriptor->open = false;
-            for (size_t index = 0; index < self->waiter_count;) {
-                waiter_t *waiter = &self->waiters[index];
-                if (waiter->fd == event.value && waiter->generation == descriptor->generation)
+            uint64_t connection = peers_disconnected (self->peers, event.value);
+            for (size_t index = 0; connection && index < self->waiter_count;) {
+                if (self->waiters[index].connection == connection)
                     s_waiter_remove (self, index);
                 else
                     index++;
             }
         }
     }
+}
+
+uint64_t
+control_position (void *argument)
+{
+    control_t *self = argument;
+    s_watch (self);
+    return peers_position (self->peers);
 }
 
 //  Send a reply: the routing envelope, then status and value.
@@ -281,10 +255,11 @@ s_stats_json (control_t *self)
     return json;
 }
 
-//  Answer one parsed request now, or keep it as a waiter. fd is the
-//  descriptor of the client's connection (-1: none).
+//  Answer one parsed request now, or keep it as a waiter. connection is
+//  the client's connection's serial (0: none known, over inproc).
 static void
-s_answer (control_t *self, zframe_t *routing, bool delimiter, int fd, const wire_request_t *request)
+s_answer (control_t *self, zframe_t *routing, bool delimiter, uint64_t connection,
+          const wire_request_t *request)
 {
     uint64_t count;
     switch (request->verb) {
@@ -311,16 +286,6 @@ s_answer (control_t *self, zframe_t *routing, bool delimiter, int fd, const wire
     case WIRE_PROBE:
         break;
     }
-    descriptor_t *descriptor = s_descriptor (self, fd);
-    if (descriptor && descriptor->seen && !descriptor->open) {
-        //  A connection accepted since the monitor was last read: its
-        //  ACCEPTED is there by now (libzmq reports it before the
-        //  connection can send anything).
-        s_watch (self);
-        descriptor = s_descriptor (self, fd);
-    }
-    if (descriptor && descriptor->seen && !descriptor->open)
-        return;  //  sent just before its client left: nobody to answer
     size_t mine = 0;
     for (size_t index = 0; index < self->waiter_count; index++)
         mine += zframe_eq (self->waiters[index].routing, routing);
@@ -342,8 +307,7 @@ s_answer (control_t *self, zframe_t *routing, bool delimiter, int fd, const wire
                          .min = request->min,
                          .max = request->max,
                          .deadline = zclock_mono () + (int64_t) request->timeout_ms,
-                         .fd = descriptor ? fd : -1,
-                         .generation = descriptor ? descriptor->generation : 0};
+                         .connection = connection};
     const uint8_t *key = request->verb == WIRE_WAIT ? request->topic : request->nonce;
     waiter->key_size = request->verb == WIRE_WAIT ? request->topic_size : request->nonce_size;
     memcpy (waiter->key, key, waiter->key_size);
@@ -367,9 +331,17 @@ control_read (control_t *self)
         zframe_t *routing = zframe_new (zmq_msg_data (&head), zmq_msg_size (&head));
         bool more = zmq_msg_more (&head);
         zmsg_t *message = zmsg_new ();
-        int fd = -1;
+        //  The connection it came by; gone: sent just before its client
+        //  left, so nobody to answer.
+        uint64_t connection = 0;
+        bool gone = false;
         if (more && zmq_msg_recv (&head, handle, 0) != -1) {
-            fd = zmq_msg_get (&head, ZMQ_SRCFD);
+            zap_token_t token;
+            if (zap_token_of (&head, &token) == 0) {
+                connection = peers_identify (self->peers, token.serial, token.position,
+                                             zmq_msg_get (&head, ZMQ_SRCFD));
+                gone = connection == 0;
+            }
             zmsg_addmem (message, zmq_msg_data (&head), zmq_msg_size (&head));
             more = zmq_msg_more (&head);
         }
@@ -395,11 +367,13 @@ control_read (control_t *self)
         }
         wire_request_t request;
         char error[128] = "too many frames";
-        if (too_many || wire_request_parse (frames, data, sizes, &request, error, sizeof error)) {
+        if (!gone
+            && (too_many
+                || wire_request_parse (frames, data, sizes, &request, error, sizeof error))) {
             self->bad_requests++;
             s_reply (self, routing, delimiter, "ERROR", error);
-        } else
-            s_answer (self, routing, delimiter, fd, &request);
+        } else if (!gone)
+            s_answer (self, routing, delimiter, connection, &request);
         zframe_destroy (&routing);
         zmsg_destroy (&message);
     }

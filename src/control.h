@@ -35,6 +35,10 @@ void control_destroy (control_t **self_p);
 void *control_handle (control_t *self);
 void *control_watch_handle (control_t *self);
 
+//  For the ZAP handler, before it lets a control client in (peers.h):
+//  reads the monitor, returns the position. argument is the control_t.
+uint64_t control_position (void *argument);
+
 //  Forget the waiters of clients that have gone, then read the requests
 //  that are ready: answer each, or keep it waiting.
 void control_read (control_t *self);

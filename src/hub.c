@@ -473,6 +473,7 @@ s_open (hub_t *self)
                                  self->subscriptions, s_stats, self);
     if (!self->control)
         return HERALD_EXIT_UNAVAILABLE;
+    zap_set_position (self->zap, ZAP_CONTROL, control_position, self->control);
     if (!cfg->drop_slow)
         self->send_flags = ZMQ_DONTWAIT;
     self->front = zsock_resolve (self->frontend);
