@@ -6,7 +6,11 @@
 #     itself: every container exits 0, the hub too;
 #   - each subscriber names itself from its host name, reads EVENT-1 first,
 #     then every event in order, then TERMINATE, and terminates;
-#   - each "Publisher has N subscribers" counts the subscribers alive then.
+#   - each "Publisher has N subscribers" counts the subscribers alive then;
+#   - the image's health check works with CURVE on: a hub run from the image
+#     with only HERALD_CURVE_SECRET (its key pair, a mounted file) and an
+#     empty HERALD_CURVE_ALLOW_CONTROL list becomes healthy, while a client
+#     with another key is refused on the control port.
 # It removes its containers, network and the images it built. With no
 # Docker engine reachable (DOCKER_HOST, or the default socket) it is
 # skipped (exit 77); docker/engine.sh starts one.
@@ -21,6 +25,8 @@ IMAGE=herald-test:$PROJECT
 BUILD_LIMIT=480 # seconds: the build installs packages inside the image
 RUN_LIMIT=180   # seconds: a publisher that gives up does so after 30 s, a
                 # subscriber after 60 s, a hub left without TERMINATE never
+HEALTH_LIMIT=60 # seconds: the image checks every 10 s and calls a hub
+                # unhealthy after 3 failures; healthy takes one check
 
 skip() {
     echo "SKIP ($TEST): $*" >&2
@@ -63,8 +69,13 @@ fi
 # the intermediate images its build left behind.
 IMAGES_BEFORE=$TMP/images.before
 docker images --all --quiet --no-trunc | sort -u >"$IMAGES_BEFORE"
+# Containers started without Compose carry the label herald.test=$PROJECT.
+run_label=herald.test=$PROJECT
 docker_cleanup() {
     compose down --volumes --remove-orphans >"$TMP/down.log" 2>&1 || cat "$TMP/down.log" >&2
+    for id in $(docker ps --all --quiet --filter "label=$run_label"); do
+        docker rm --force --volumes "$id" >/dev/null 2>&1 || true
+    done
     docker image rm "$IMAGE" >/dev/null 2>&1 || true
     # An image that others were built on goes only after them: two rounds.
     for _ in 1 2; do
@@ -75,6 +86,7 @@ docker_cleanup() {
     done
     docker images --all --quiet --no-trunc | sort -u >"$TMP/images.after"
     left=$(docker ps --all --quiet --filter "label=com.docker.compose.project=$PROJECT")
+    left="$left$(docker ps --all --quiet --filter "label=$run_label")"
     left="$left$(docker network ls --quiet --filter "label=com.docker.compose.project=$PROJECT")"
     left="$left$(comm -13 "$IMAGES_BEFORE" "$TMP/images.after")"
     if [ -n "$left" ]; then
@@ -175,3 +187,63 @@ LC_ALL=C sort -s -k1,1 "$TMP/timeline" | awk -v subscribers=$SUBSCRIBERS -v even
         exit bad
     }' >&2 || { cat "$TMP/$publisher.log" >&2; fail "the publisher's counts are wrong"; }
 note "publisher: $EVENTS counts, each of the subscribers alive then"
+
+# 7. The hub's health check with CURVE on. The image's HEALTHCHECK runs
+# `herald stats` in the hub's container with its environment: given only
+# HERALD_CURVE_SECRET, stats takes that key pair as the hub's own and asks
+# the hub that holds it, and the hub always lets its own key use the control
+# port. An empty HERALD_CURVE_ALLOW_CONTROL list lets no other key ask, so
+# the check passes only through that rule. Keys are files mounted read-only.
+KEYS=$TMP/curve
+mkdir "$KEYS" "$KEYS/allow-control"
+"$HERALD" keygen --out "$KEYS/hub.cert" >"$TMP/keygen.out" || fail "keygen"
+hub_key=$(sed -n 's/^public key: //p' "$TMP/keygen.out")
+# herald runs as uid 10001 in the image, so its secret must be readable by
+# that uid: its owner where we may say so, else readable by all (inside
+# $TMP, which only we can enter on this machine).
+chown 10001:10001 "$KEYS/hub.cert_secret" 2>/dev/null || chmod 644 "$KEYS/hub.cert_secret"
+curve_hub=$PROJECT-curve-hub
+docker run --detach --name "$curve_hub" --label "$run_label" \
+    --volume "$KEYS/hub.cert_secret:/run/secrets/hub.cert_secret:ro" \
+    --volume "$KEYS/allow-control:/etc/herald/allow-control:ro" \
+    --env HERALD_CURVE_SECRET=/run/secrets/hub.cert_secret \
+    --env HERALD_CURVE_ALLOW_CONTROL=/etc/herald/allow-control \
+    "$IMAGE" hub >/dev/null 2>"$TMP/curve-run.err" \
+    || { cat "$TMP/curve-run.err" >&2; fail "the CURVE hub did not start"; }
+# Wait for the verdict of the image's own health check: healthy passes,
+# unhealthy, an exited hub or the deadline fails. Ask once a second.
+started=$(date +%s)
+deadline=$((started + HEALTH_LIMIT))
+while :; do
+    state=$(docker inspect --format '{{.State.Status}} {{.State.Health.Status}}' "$curve_hub") \
+        || fail "cannot inspect $curve_hub"
+    health=${state#* }
+    [ "$health" != healthy ] || break
+    if [ "$health" = unhealthy ] || [ "${state%% *}" != running ] \
+        || [ "$(date +%s)" -ge "$deadline" ]; then
+        docker logs "$curve_hub" 2>&1 | tail -n 5 >&2
+        # The last check's output, e.g. why stats gave up.
+        docker inspect --format '{{range .State.Health.Log}}{{.ExitCode}}: {{.Output}}{{end}}' \
+            "$curve_hub" | grep -v '^$' | tail -n 3 >&2
+        fail "the CURVE hub's health check: $state after $(($(date +%s) - started))s," \
+            "expected healthy within ${HEALTH_LIMIT}s"
+    fi
+    sleep 1
+done
+note "the hub with CURVE and an empty control list: healthy after $(($(date +%s) - started))s"
+docker logs "$curve_hub" 2>&1 | grep -qF "CURVE on, public key $hub_key," \
+    || { docker logs "$curve_hub" >&2; fail "the hub did not say CURVE is on with its key"; }
+# The list is real: a client with a key of its own (one made for this run)
+# on the hub's own network is refused on the control port, and the hub
+# counts it, as its own key sees.
+code=0
+docker run --rm --no-healthcheck --label "$run_label" --network "container:$curve_hub" \
+    --volume "$KEYS/hub.cert:/run/secrets/hub.cert:ro" \
+    --env HERALD_CURVE_SERVER_KEY=/run/secrets/hub.cert \
+    "$IMAGE" stats --wait-timeout 1000 >"$TMP/outsider.out" 2>"$TMP/outsider.err" || code=$?
+[ $code -eq 69 ] || { cat "$TMP/outsider.err" >&2; fail "another key's stats exited $code, expected 69"; }
+docker exec "$curve_hub" herald stats --wait-timeout 2000 >"$TMP/curve-stats.json" \
+    || fail "the health check's command failed in the hub's container"
+grep -q '"handshakes_refused":{[^}]*"control":[1-9]' "$TMP/curve-stats.json" \
+    || fail "the hub did not count the refused key: $(cat "$TMP/curve-stats.json")"
+note "another key is refused on the control port (69); the hub's own key is answered"
