@@ -448,7 +448,10 @@ def case_oversize():
     wait_count("all left", "event", 0)
 
 
-SCALE_CONNECTIONS = 10
+# 100 x 10,000: a million subscriptions (HOSTILE_SCALE_CONNECTIONS makes it
+# fewer, for a sanitizer build); 10,000 is the hub's default limit per
+# connection.
+SCALE_CONNECTIONS = int(os.environ.get("HOSTILE_SCALE_CONNECTIONS", "100"))
 SCALE_EACH = 10_000
 SCALE_DEADLINE = 300  # seconds; not a timing to meet, only an end to waiting
 
@@ -482,6 +485,60 @@ def case_scale():
               deadline=SCALE_DEADLINE)
 
 
+def case_limit():
+    """A subscriber over --max-subscriptions (10,000) is disconnected,
+    and what it held leaves with it; the others are untouched."""
+    stage = "one socket subscribing to 10,001 topics"
+    keeper = subscriber(b"event")
+    wait_count("a well-behaved subscriber", b"event", 1)
+    greedy = subscriber()
+    for index in range(10_001):
+        greedy.subscribe(b"greedy/%05d" % index)
+    wait_stat(stage, lambda s: s["subscription_messages"]["refused"] >= 1, "refused at least 1",
+              True)
+    greedy.close()
+    wait_stat(stage + ", then closed", lambda s: s["subscriptions_total"], "subscriptions_total",
+              1)
+    check(stage, "COUNT 'event'", 1, count(b"event"))
+    keeper.close()
+
+
+def case_impostor():
+    """Events under a live publisher's id, from another connection, are
+    dropped: the subscriber sees no gap and exits 0."""
+    herald = os.environ["HERALD"]
+    sub = subprocess.Popen([herald, "sub", "--backend", BACKEND, "--control", CONTROL,
+                            "--name", "victim", "--idle-timeout", "20000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    children.append(sub)
+    spy = subscriber(b"event")
+    wait_count("a subscriber and a spy", b"event", 2)
+    pub = subprocess.Popen([herald, "pub", "--frontend", FRONTEND, "--control", CONTROL,
+                            "--events", "40", "--interval", "50", "--wait-subscribers", "2",
+                            "--no-count"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    children.append(pub)
+    message = spy.recv()  # the publisher's first event: its id is public
+    publisher = message.split(b"\x00", 1)[1][2:10]
+    forger = ctx.socket(zmq.XPUB)
+    forger.rcvtimeo = REPLY_MS
+    forger.connect(FRONTEND)
+    forger.recv()  # the hub's subscription: the path is open
+    for sequence in range(1000, 1005):
+        forger.send(b"event\x00H\x02" + publisher + sequence.to_bytes(8, "big") + b"FORGED")
+    stage = "5 events forged under the publisher's id while it publishes"
+    wait_stat(stage, lambda s: s["messages"]["impostors"], "impostors", 5)
+    if pub.wait(30) != 0:
+        raise Failed(f"{stage}: the publisher exited {pub.returncode}: {pub.stderr.read()}")
+    out, err = sub.communicate(timeout=30)
+    lines = out.decode().splitlines()
+    check(stage, "the subscriber's exit code", 0, sub.returncode)
+    check(stage, "forged events read", 0, sum("FORGED" in line for line in lines))
+    check(stage, "events read", 41, sum("got message" in line for line in lines))
+    check(stage, "gaps reported", False, "lost" in err.decode())
+    forger.close()
+    spy.close()
+
+
 CASES = {
     "duplicate": case_duplicate,
     "duplicate_close": case_duplicate_close,
@@ -491,6 +548,8 @@ CASES = {
     "churn": case_churn,
     "oversize": case_oversize,
     "scale": case_scale,
+    "limit": case_limit,
+    "impostor": case_impostor,
 }
 
 if __name__ == "__main__":
