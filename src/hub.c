@@ -2,7 +2,7 @@
 
     Publishers' PUB sockets connect to the frontend (XSUB); subscribers' SUB
     sockets connect to the backend (XPUB). Events flow frontend -> backend;
-    subscriptions flow backend -> frontend, counted on the way. The control
+    subscriptions come from the backend and are counted there. The control
     endpoint (control.c) answers questions about them. The ZAP handler
     (zap.c) lets each connection in and names it; the monitors (monitor.c)
     report connections coming and going; peers.c puts the two together, so
@@ -58,14 +58,13 @@ typedef struct {
     uint64_t impostors;           //  events under another open connection's publisher id
     uint64_t refused_publishers[HERALD_REFUSED_REMEMBERED];  //  the last ones' serials
     //  Subscription messages, by what they did (docs/operations.md)
-    uint64_t subscribes;           //  added a prefix to its connection's set
-    uint64_t unsubscribes;         //  removed one
-    uint64_t unchanged;            //  held already, or not held
-    uint64_t from_gone;            //  its connection had closed
-    uint64_t refused;              //  over a limit: its connection was dropped
-    uint64_t malformed;            //  not a subscription
-    uint64_t closed_unsubscribes;  //  libzmq's own, for a closed connection: ignored
-    uint64_t subscribers_left;     //  connections that ended holding subscriptions
+    uint64_t subscribes;        //  added a prefix to its connection's set
+    uint64_t unsubscribes;      //  removed one
+    uint64_t unchanged;         //  held already, or not held
+    uint64_t from_gone;         //  its connection had closed
+    uint64_t refused;           //  over a limit: its connection was dropped
+    uint64_t malformed;         //  not a subscription
+    uint64_t subscribers_left;  //  connections that ended holding subscriptions
 } hub_t;
 
 //  True if the publisher with this token had a TERMINATE refused.
@@ -290,12 +289,8 @@ s_take_subscription (hub_t *self, zmq_msg_t *message)
     const uint8_t *data = zmq_msg_data (message);
     size_t size = zmq_msg_size (message);
     zap_token_t token;
-    if (zap_token_of (message, &token)) {
-        //  XPUB's unsubscribes for a connection that closed: that
-        //  connection's subscriptions left with it already.
-        self->closed_unsubscribes++;
-        return false;
-    }
+    if (zap_token_of (message, &token))
+        return false;  //  XPUB's own, for a connection that closed: gone with it
     int fd = zmq_msg_get (message, ZMQ_SRCFD);
     uint64_t connection = peers_identify (self->back_peers, token.serial, token.position, fd);
     if (!connection) {
