@@ -4,17 +4,19 @@
     herald_bench --herald PATH [--out DIR] [--quick] [--runs N] ...
 
     Each point (throughput at a fan-out, latency, time to ready, taking
-    subscriptions) is measured --runs times for every system it applies to,
-    the systems taking turns run by run, so that noise on the machine hits
-    them all alike. Every run starts its server afresh (the hub's peak
-    memory is its own), connects the clients, proves they are ready,
-    publishes and waits until every subscriber has every event, or reports
-    what was lost; taking subscriptions (bench_subs.c) times the hub
-    instead. Every run's sample goes to stdout as CSV and, with the run's
+    subscriptions, herald's subscription table) is measured --runs times
+    for every system it applies to, the systems taking turns run by run, so
+    that noise on the machine hits them all alike. Every run starts its
+    server afresh (the hub's peak memory is its own), connects the clients,
+    proves they are ready, publishes and waits until every subscriber has
+    every event, or reports what was lost; taking subscriptions
+    (bench_subs.c) times the hub instead, and the table case
+    (bench_table.c) herald's subscription table in this process, with no
+    server. Every run's sample goes to stdout as CSV and, with the run's
     context, to DIR/bench.csv and DIR/bench.json, from which bench/render.py
     writes the report (bench.md) and the chart (bench.png); a progress line
     goes to stderr. The exit code says whether every event of every run was
-    delivered, in order (and every subscriptions run completed). */
+    delivered, in order (and every subscriptions and table run completed). */
 
 #include "bench.h"
 #include "herald.h"
@@ -58,6 +60,12 @@
 #define SUBSCRIPTIONS_PER_CONNECTION 10000
 #define SUBSCRIPTIONS_QUICK          1000
 
+//  herald's subscription table in this process: 1,000,000 subscriptions,
+//  100 for each of 10,000 connections (the layout is bench_table.c's).
+#define TABLE_CONNECTIONS    10000
+#define TABLE_PER_CONNECTION 100
+#define TABLE_QUICK          1000  //  connections
+
 typedef struct {
     const char *herald;
     const char *out;
@@ -88,8 +96,9 @@ static const char *s_usage =
     "  --quick              smoke run: tiny counts, 1 run; exit 0 only if every\n"
     "                       subscriber got every event\n"
     "  --runs N             runs per case and system (default 5)\n"
-    "  --cases LIST         throughput,latency,ready,subscriptions (default: all;\n"
-    "                       subscriptions: herald and zmq_proxy only)\n"
+    "  --cases LIST         throughput,latency,ready,subscriptions,table (default:\n"
+    "                       all; subscriptions: herald and zmq_proxy only; table:\n"
+    "                       herald's subscription table in this process, no server)\n"
     "  --subscribers LIST   throughput fan-outs (default 1,4,16,64,256)\n"
     "  --systems LIST       direct,zmq_proxy,herald,redis,nats (default: all)\n"
     "  --messages N         deliveries per throughput run, over all subscribers\n"
@@ -441,6 +450,12 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     }
     const backend_t *backend = s_backend (system->kind);
     char log_path[256] = "";
+    if (point->mode == MODE_TABLE) {
+        //  In this process: no server, no clients.
+        sample->hub_start_ms = sample->clients_ms = NAN;
+        sample->complete = bench_table (&run, (int) point->messages, sample) == 0;
+        goto finish;
+    }
     int64_t started = bench_now_ns ();
     if (s_start_server (context, system, &run, log_path, sizeof log_path))
         goto finish;
@@ -572,6 +587,9 @@ s_plan (bench_t *bench, const options_t *options)
         bench->points[bench->point_count++] =
             (point_t){MODE_SUBSCRIPTIONS, SUBSCRIPTION_CONNECTIONS,
                       options->quick ? SUBSCRIPTIONS_QUICK : SUBSCRIPTIONS_PER_CONNECTION};
+    if (s_listed (options->cases, "table"))
+        bench->points[bench->point_count++] = (point_t){
+            MODE_TABLE, options->quick ? TABLE_QUICK : TABLE_CONNECTIONS, TABLE_PER_CONNECTION};
     if (bench->point_count == 0) {
         fprintf (stderr, "herald_bench: --cases names no case\n");
         return -1;
@@ -661,10 +679,17 @@ s_cpu_times (void)
 
 //  Whether a system is measured at a point: taking subscriptions is a
 //  hub's (not direct's) and is ZeroMQ's (Redis and NATS subscribe
-//  otherwise).
+//  otherwise); the table is herald's, the code this bench links, and so is
+//  measured once, as the first herald's (not again for --also's).
 static bool
-s_measures (const system_t *system, const point_t *point)
+s_measures (const bench_t *bench, const system_t *system, const point_t *point)
 {
+    if (point->mode == MODE_TABLE) {
+        const system_t *first = bench->systems;
+        while (first->kind != SYS_HERALD && first < bench->systems + bench->system_count - 1)
+            first++;
+        return system == first && system->kind == SYS_HERALD;
+    }
     return system->available
            && (point->mode != MODE_SUBSCRIPTIONS || system->kind == SYS_PROXY
                || system->kind == SYS_HERALD);
@@ -678,7 +703,9 @@ s_run_all (bench_t *bench, context_t *context)
     int total = 0, done = 0;
     for (int system = 0; system < bench->system_count; system++)
         for (int point = 0; point < bench->point_count; point++)
-            total += s_measures (&bench->systems[system], &bench->points[point]) ? bench->runs : 0;
+            total += s_measures (bench, &bench->systems[system], &bench->points[point])
+                         ? bench->runs
+                         : 0;
     bool terminal = isatty (STDERR_FILENO);
     int64_t started = bench_now_ns ();
     for (int run = 0; run < bench->runs; run++)
@@ -686,7 +713,7 @@ s_run_all (bench_t *bench, context_t *context)
             for (int index = 0; index < bench->system_count; index++) {
                 const system_t *system = &bench->systems[index];
                 const point_t *what = &bench->points[point];
-                if (!s_measures (system, what))
+                if (!s_measures (bench, system, what))
                     continue;
                 int seconds = (int) ((bench_now_ns () - started) / 1000000000);
                 fprintf (stderr, "%s[%d/%d %d:%02d] %s %s, %d subscriber%s, run %d%s",

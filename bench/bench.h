@@ -2,7 +2,7 @@
 
     One run is one system (direct PUB->SUB, a zmq_proxy hub, herald's hub,
     Redis, NATS) at one fan-out, in one mode (throughput, latency, time to
-    ready, subscriptions). The driver (bench.c) starts the system's server
+    ready, subscriptions, table). The driver (bench.c) starts the system's server
     process, lets a backend (bench_zmq.c, bench_redis.c, bench_nats.c)
     connect the publisher and the subscribers and prove they are ready,
     publishes, and waits until every subscriber has every message or the
@@ -10,7 +10,9 @@
     received; results.c writes the samples as data, which bench/render.py
     turns into docs/bench.md and docs/bench.png. The subscriptions case
     (bench_subs.c), for the two ZeroMQ hubs only, publishes no stream: it
-    times how the hub takes many subscriptions and lets them go. */
+    times how the hub takes many subscriptions and lets them go. The table
+    case (bench_table.c) runs no server at all: it times herald's
+    subscription table itself, in this process, at full scale. */
 
 #ifndef HERALD_BENCH_H_INCLUDED
 #define HERALD_BENCH_H_INCLUDED
@@ -54,7 +56,13 @@
 #define BENCH_READY_TIMEOUT_MS 15000
 
 typedef enum { SYS_DIRECT, SYS_PROXY, SYS_HERALD, SYS_REDIS, SYS_NATS } sys_kind_t;
-typedef enum { MODE_THROUGHPUT, MODE_LATENCY, MODE_READY, MODE_SUBSCRIPTIONS } bench_mode_t;
+typedef enum {
+    MODE_THROUGHPUT,
+    MODE_LATENCY,
+    MODE_READY,
+    MODE_SUBSCRIPTIONS,
+    MODE_TABLE
+} bench_mode_t;
 
 //  What every subscriber of one run received. Written by the receiving
 //  threads, read by the driver.
@@ -146,13 +154,34 @@ typedef struct {
     char missing[256];  //  why not, and how to install it
 } system_t;
 
-//  One measured point: a mode at a number of subscribers.
+//  One measured point: a mode at a number of subscribers (table:
+//  connections).
 typedef struct {
     bench_mode_t mode;
     int subscribers;
     uint64_t messages;  //  per subscriber (throughput) or in all (latency);
-                        //  subscriptions per subscriber (subscriptions)
+                        //  subscriptions per subscriber (subscriptions, table)
 } point_t;
+
+//  The table case's operations, each timed on its own; TABLE_CLOCK is two
+//  clock reads with nothing between, the timer's own cost; TABLE_FILL each
+//  subscribe that filled the table.
+typedef enum {
+    TABLE_CLOCK,
+    TABLE_FILL,
+    TABLE_SUBSCRIBE,
+    TABLE_UNSUBSCRIBE,
+    TABLE_COUNT_HIT,
+    TABLE_COUNT_MISS,
+    TABLE_DROP,
+    TABLE_OPS
+} table_op_t;
+
+//  One operation's times over a run, microseconds.
+typedef struct {
+    double p50, p99, max;
+    size_t samples;  //  0: not measured
+} spread_t;
 
 //  What one run measured.
 typedef struct {
@@ -177,6 +206,12 @@ typedef struct {
     double count_p50, count_p99;  //  a COUNT's round trip among them, us (herald)
     size_t count_samples;
     double released_ms;  //  closing the connections until STATS counts none (herald)
+    //  Table runs; NaN (samples 0) where not measured
+    double table_fill_ms;        //  every subscription, subscribed one after another
+    double table_fill_worst_at;  //  subscriptions held after the slowest of those
+    double table_bytes;          //  malloc'd bytes per subscription
+    double table_counted;        //  connections a matching count found, on average
+    spread_t table_ops[TABLE_OPS];
 } sample_t;
 
 typedef struct {
@@ -254,6 +289,12 @@ uint64_t proc_status_kb (pid_t pid, const char *field);
 //  subscriptions fields, hub_ready_kb and clients_ms. Returns 0, or -1 with
 //  the run failed.
 int bench_subscriptions (run_t *run, int per_connection, sample_t *sample);
+
+//  bench_table.c: the table case, herald's subscription table in this
+//  process: run->subscribers connections (a multiple of 100, at least
+//  1,000) of per_connection (100) prefixes each. Fills the sample's table
+//  fields. Returns 0, or -1 with the run failed.
+int bench_table (run_t *run, int per_connection, sample_t *sample);
 
 //  bench_zmq.c: the loopback endpoint of port; a socket option set, or the
 //  run failed naming what (returns 0 or -1), for every ZeroMQ client.

@@ -45,8 +45,21 @@ ALSO_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # --also
 
 HERE = os.path.dirname(os.path.abspath(__file__))  # where the templates are
 NAN = float("nan")
+# The table case's operations, as bench.csv names their columns (table_<name>_p50_us,
+# _p99_us, _max_us, _samples), and as the report names them.
+TABLE_OPS = (("clock", "two clock reads, nothing between"),
+             ("fill", "subscribe, filling the table"),
+             ("subscribe", "subscribe, a new prefix for a connection"),
+             ("unsubscribe", "unsubscribe"),
+             ("count_hit", "count, a topic that matches"),
+             ("count_miss", "count, a topic that matches nothing"),
+             ("drop", "drop a connection and all its prefixes"))
+# The table case's other figures: as the report names them, the metric.
+TABLE_FIGURES = (("memory per subscription (bytes)", "table_bytes_per_subscription"),
+                 ("filling the table, all its subscribes (ms)", "table_fill_ms"))
 COUNTS = ("subscribers", "messages", "run", "complete", "sent", "expected", "delivered",
-          "disorder", "latency_samples", "count_samples")
+          "disorder", "latency_samples", "count_samples") + tuple(
+              "table_%s_samples" % name for name, _ in TABLE_OPS)
 Stats = collections.namedtuple("Stats", "count median min max")
 
 
@@ -108,6 +121,14 @@ def rate(value):
 
 def plain(value):
     return "%.0f" % value if value >= 100 else "%.1f" % value if value >= 10 else "%.2f" % value
+
+
+def micro(value):  # the table's operations: tens of nanoseconds show
+    return "%.3f" % value if value < 1 else plain(value)
+
+
+def thousands(value):
+    return "—" if math.isnan(value) else "{:,.0f}".format(value)
 
 
 def ratio(value): return "—" if math.isnan(value) else "%.2fx" % value
@@ -365,6 +386,41 @@ class Report:
                                               for label, metric in SUBSCRIPTIONS], "",
                                              systems=hubs))]
 
+    def subtable(self):
+        point, herald = self.point("table"), self.herald
+        if not point or not herald:
+            return []
+        def median(metric):
+            return self.median(herald, point, metric)
+        rows = [(label, [self.cell(herald, point, "table_%s_%s" % (name, metric), micro)
+                         for metric in ("p50_us", "p99_us", "max_us")]
+                 + [thousands(median("table_%s_samples" % name))])
+                for name, label in TABLE_OPS]
+        each, connections = point["messages"], point["subscribers"]
+        worst, agree = self.worst(herald, point)
+        return [self.fill("table", connections="{:,}".format(connections), each="%d" % each,
+                          total="{:,}".format(connections * each), runs="%d" % self.runs,
+                          operations=table("operation", ["p50 (µs)", "p99 (µs)", "slowest (µs)",
+                                                         "per run"], rows),
+                          figures=self.medians([(label, point, metric)
+                                                for label, metric in TABLE_FIGURES], "",
+                                               systems=[herald]),
+                          worst=worst, agree=agree,
+                          counted=thousands(median("table_counted")),
+                          samples=thousands(median("table_subscribe_samples")),
+                          drops=thousands(median("table_drop_samples")))]
+
+    def worst(self, herald, point):
+        """How many subscriptions the table held after the slowest subscribe of its fill, and
+        whether the runs agree: the same in every run, or the range."""
+        stats = self.stats(herald, point, "table_fill_worst_at")
+        if stats.count < 2:
+            return thousands(stats.median), ""
+        if stats.min == stats.max:
+            return thousands(stats.median), " in every run"
+        return thousands(stats.median), " (median; %s–%s over the runs)" % (
+            thousands(stats.min), thousands(stats.max))
+
     def method(self):
         points, throughput, subscriptions = self.points_of("throughput"), "", ""
         if points:
@@ -373,7 +429,9 @@ class Report:
                                    each="%d" % points[-1]["messages"])
         if self.point("subscriptions"):
             subscriptions = self.fill("method subscriptions")
-        return [self.fill("method", throughput=throughput, subscriptions=subscriptions)]
+        tabled = self.fill("method table") if self.point("table") and self.herald else ""
+        return [self.fill("method", throughput=throughput, subscriptions=subscriptions,
+                          table=tabled)]
 
     def tail(self):
         missing = "\n".join("- %s: %s" % (system["name"], system["missing"])
@@ -385,7 +443,8 @@ class Report:
         """bench.md: the sections, a blank line apart."""
         return "\n\n".join(block for section in (
             self.head, self.targets, self.throughput, self.delivery, self.latency, self.cost,
-            self.ready, self.subscriptions, self.method, self.tail) for block in section()) + "\n"
+            self.ready, self.subscriptions, self.subtable, self.method, self.tail)
+            for block in section()) + "\n"
 
     # The chart
     def plots(self, path, style, columns, hubs_only=False):

@@ -13,7 +13,11 @@
 #include <string.h>
 
 static const char *s_kind_names[] = {"direct", "zmq_proxy", "herald", "redis", "nats"};
-static const char *s_mode_names[] = {"throughput", "latency", "ready", "subscriptions"};
+static const char *s_mode_names[] = {"throughput", "latency", "ready", "subscriptions", "table"};
+//  The table case's operations, as their columns are named:
+//  table_<name>_p50_us, _p99_us, _max_us, _samples.
+static const char *s_table_op_names[TABLE_OPS] = {
+    "clock", "fill", "subscribe", "unsubscribe", "count_hit", "count_miss", "drop"};
 
 const char *
 results_mode_name (bench_mode_t mode)
@@ -51,7 +55,12 @@ results_csv (const bench_t *bench, FILE *out)
                   "seconds,throughput,hub_cpu,hub_base_kb,hub_ready_kb,hub_peak_kb,p50_us,p99_us,"
                   "p999_us,latency_samples,hub_start_ms,clients_ms,counted_ms,delivering_ms,"
                   "hub_subscribed_kb,count_p50_us,count_p99_us,count_samples,released_ms,"
-                  "error\n");
+                  "table_fill_ms,table_fill_worst_at,table_bytes_per_subscription,table_counted");
+    for (int op = 0; op < TABLE_OPS; op++)
+        fprintf (out, ",table_%s_p50_us,table_%s_p99_us,table_%s_max_us,table_%s_samples",
+                 s_table_op_names[op], s_table_op_names[op], s_table_op_names[op],
+                 s_table_op_names[op]);
+    fprintf (out, ",error\n");
     for (int system = 0; system < bench->system_count; system++)
         for (int point = 0; point < bench->point_count; point++)
             for (int run = 0; run < bench->runs; run++) {
@@ -61,6 +70,7 @@ results_csv (const bench_t *bench, FILE *out)
                     continue;
                 bool moved = what->mode == MODE_THROUGHPUT || what->mode == MODE_LATENCY;
                 bool subscribed = what->mode == MODE_SUBSCRIPTIONS;
+                bool tabled = what->mode == MODE_TABLE;
                 s_text (out, bench->systems[system].name);
                 fprintf (out,
                          ",%s,%d,%" PRIu64 ",%d,%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
@@ -86,6 +96,17 @@ results_csv (const bench_t *bench, FILE *out)
                 s_number (out, sample->count_p99, sample->count_samples);
                 fprintf (out, ",%zu", sample->count_samples);
                 s_number (out, sample->released_ms, subscribed);
+                s_number (out, sample->table_fill_ms, tabled);
+                s_number (out, sample->table_fill_worst_at, tabled);
+                s_number (out, sample->table_bytes, tabled);
+                s_number (out, sample->table_counted, tabled);
+                for (int op = 0; op < TABLE_OPS; op++) {
+                    const spread_t *spread = &sample->table_ops[op];
+                    s_number (out, spread->p50, spread->samples);
+                    s_number (out, spread->p99, spread->samples);
+                    s_number (out, spread->max, spread->samples);
+                    fprintf (out, ",%zu", spread->samples);
+                }
                 fputc (',', out);
                 s_text (out, sample->error);
                 fputc ('\n', out);
