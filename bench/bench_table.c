@@ -21,10 +21,10 @@
     (clock_gettime in the vDSO costs tens of nanoseconds, a fraction of the
     cheapest operation; two reads with nothing between are timed too, the
     floor under every figure), so that the distribution keeps its tail,
-    which a batch of operations divided would average away: a subscribe
-    that makes one of czmq's hash tables grow rehashes all of its entries,
-    and while filling, that is a few subscribes in a million, far past the
-    99th percentile. So, timed one by one:
+    which a batch of operations divided would average away: a table that
+    grows all at once (a hash table that rehashes) shows only there, in a
+    few subscribes in a million, far past the 99th percentile. So, timed
+    one by one:
     - every subscribe that fills the table;
     - count of a topic that matches: "market/<n>/trades/eu", three
       prefixes ("market/", "market/<n>", "market/<n>/trades") held by about

@@ -50,12 +50,13 @@ if [ "${1:-}" = test ]; then
     exit 0
 fi
 
-packages="libczmq-dev libzmq3-dev cmake pkg-config gcc libc6-dev make"
+packages="libczmq-dev libzmq3-dev libjudy-dev cmake pkg-config gcc libc6-dev make"
 missing=no
 command -v cc >/dev/null 2>&1 || missing=yes
 command -v cmake >/dev/null 2>&1 || missing=yes
 command -v pkg-config >/dev/null 2>&1 || missing=yes
+[ -f /usr/include/Judy.h ] || missing=yes
 if [ "$missing" = no ] && pkg-config --exists 'libzmq >= 4.3' 'libczmq >= 4.2'; then
     exit 0
 fi
-install "$packages" "build dependencies (libzmq >= 4.3 and czmq >= 4.2 development files, a C compiler, cmake, pkg-config)"
+install "$packages" "build dependencies (libzmq >= 4.3, czmq >= 4.2 and Judy development files, a C compiler, cmake, pkg-config)"

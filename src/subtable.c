@@ -1,132 +1,70 @@
 /*  subtable.c - the hub's live subscriptions; see subtable.h.
 
-    Three hash tables (czmq's zhashx) and one kind of link:
-    - prefixes: each distinct prefix, with the list of its holders;
-    - connections: each connection holding at least one prefix, with the
-      list of its holds;
-    - holds: one per (connection, prefix), in both lists, found by the pair.
+    Judy arrays (libjudy), which grow a node at a time: no operation ever
+    pays for a whole table at once, as a hash table that rehashes does (at
+    a million entries, one subscribe would hold the hub's thread for over
+    100 ms).
+    - prefixes: each distinct prefix (JudyHS, by its bytes), with the list
+      of its holders;
+    - connections: each connection holding at least one prefix (JudyL, by
+      its number), with the list of its holds, and its own JudyL of them,
+      by prefix, which tells whether it holds one already.
     A count looks up only the prefixes of the topic whose lengths occur in
     the table, and counts each holder's connection once (a stamp per
-    count). Subscribe, unsubscribe and count cost a few hash lookups; a
+    count). Subscribe, unsubscribe and count cost a few lookups; a
     connection leaving costs one step per prefix it held. */
 
 #include "subtable.h"
 #include "herald.h"
 #include "text.h"
 
+#include <Judy.h>
 #include <assert.h>
-#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct _node_t node_t;
 typedef struct _conn_t conn_t;
 typedef struct _hold_t hold_t;
 
-typedef struct {
-    size_t size;
-    const uint8_t *bytes;
-} prefix_key_t;
-
-typedef struct {
-    const conn_t *conn;
-    const node_t *node;
-} hold_key_t;
-
 struct _node_t {
-    prefix_key_t key;  //  points at bytes, below
-    hold_t *holds;     //  its holders
+    hold_t *holds;  //  its holders
     uint64_t holders;
+    node_t *prev, *next;  //  every prefix, for STATS
+    size_t size;
     uint8_t bytes[];
 };
 
 struct _conn_t {
-    uint64_t id;  //  the key
+    uint64_t id;
     hold_t *holds;
+    Pvoid_t by_node;  //  JudyL: node_t address -> hold_t
     uint64_t held;
     uint64_t stamp;  //  the last count that reached it
 };
 
 struct _hold_t {
-    hold_key_t key;
+    conn_t *conn;
+    node_t *node;
     hold_t *node_prev, *node_next;
     hold_t *conn_prev, *conn_next;
 };
 
 struct _subtable_t {
-    zhashx_t *prefixes;     //  prefix_key_t -> node_t
-    zhashx_t *connections;  //  uint64_t -> conn_t
-    zhashx_t *holds;        //  hold_key_t -> hold_t
-    uint64_t *lengths;      //  prefixes of each length, 0 .. max_prefix
+    Pvoid_t prefixes;     //  JudyHS: bytes -> node_t
+    Pvoid_t connections;  //  JudyL: id -> conn_t
+    node_t *nodes;        //  every prefix
+    size_t node_count;
+    size_t connection_count;
+    uint64_t *lengths;  //  prefixes of each length, 0 .. max_prefix
     size_t max_prefix;
     uint64_t max_per_connection;
     uint64_t stamp;
     uint64_t total;
 };
 
-//  FNV-1a, 64 bits.
-static size_t
-s_hash_bytes (const uint8_t *bytes, size_t size, uint64_t hash)
-{
-    for (size_t index = 0; index < size; index++)
-        hash = (hash ^ bytes[index]) * 1099511628211ULL;
-    return (size_t) hash;
-}
-
-#define FNV_OFFSET 14695981039346656037ULL
-
-static size_t
-s_prefix_hash (const void *key)
-{
-    const prefix_key_t *prefix = key;
-    return s_hash_bytes (prefix->bytes, prefix->size, FNV_OFFSET);
-}
-
-static int
-s_prefix_compare (const void *one, const void *two)
-{
-    const prefix_key_t *a = one, *b = two;
-    if (a->size != b->size)
-        return a->size < b->size ? -1 : 1;
-    return a->size ? memcmp (a->bytes, b->bytes, a->size) : 0;
-}
-
-static size_t
-s_id_hash (const void *key)
-{
-    return s_hash_bytes (key, sizeof (uint64_t), FNV_OFFSET);
-}
-
-static int
-s_id_compare (const void *one, const void *two)
-{
-    uint64_t a = *(const uint64_t *) one, b = *(const uint64_t *) two;
-    return a == b ? 0 : a < b ? -1 : 1;
-}
-
-static size_t
-s_hold_hash (const void *key)
-{
-    return s_hash_bytes (key, sizeof (hold_key_t), FNV_OFFSET);
-}
-
-static int
-s_hold_compare (const void *one, const void *two)
-{
-    return memcmp (one, two, sizeof (hold_key_t));
-}
-
-static zhashx_t *
-s_table (zhashx_hash_fn *hasher, zhashx_comparator_fn *comparator)
-{
-    zhashx_t *table = zhashx_new ();
-    if (table) {
-        //  Keys live inside the items: nothing to copy or free.
-        zhashx_set_key_duplicator (table, NULL);
-        zhashx_set_key_destructor (table, NULL);
-        zhashx_set_key_hasher (table, hasher);
-        zhashx_set_key_comparator (table, comparator);
-    }
-    return table;
-}
+//  JudyHS takes its key as void *, and never writes through it.
+#define KEY(bytes) ((void *) (uintptr_t) (bytes))
 
 subtable_t *
 subtable_new (size_t max_prefix, uint64_t max_per_connection)
@@ -136,11 +74,8 @@ subtable_new (size_t max_prefix, uint64_t max_per_connection)
         return NULL;
     self->max_prefix = max_prefix;
     self->max_per_connection = max_per_connection;
-    self->prefixes = s_table (s_prefix_hash, s_prefix_compare);
-    self->connections = s_table (s_id_hash, s_id_compare);
-    self->holds = s_table (s_hold_hash, s_hold_compare);
     self->lengths = calloc (max_prefix + 1, sizeof (uint64_t));
-    if (!self->prefixes || !self->connections || !self->holds || !self->lengths)
+    if (!self->lengths)
         subtable_destroy (&self);
     return self;
 }
@@ -151,23 +86,76 @@ subtable_destroy (subtable_t **self_p)
     subtable_t *self = *self_p;
     if (!self)
         return;
-    if (self->holds)
-        for (hold_t *hold = zhashx_first (self->holds); hold; hold = zhashx_next (self->holds))
-            free (hold);
-    if (self->prefixes)
-        for (node_t *node = zhashx_first (self->prefixes); node;
-             node = zhashx_next (self->prefixes))
-            free (node);
-    if (self->connections)
-        for (conn_t *conn = zhashx_first (self->connections); conn;
-             conn = zhashx_next (self->connections))
-            free (conn);
-    zhashx_destroy (&self->holds);
-    zhashx_destroy (&self->prefixes);
-    zhashx_destroy (&self->connections);
+    Word_t id = 0;
+    for (PPvoid_t slot = JudyLFirst (self->connections, &id, PJE0); slot;
+         slot = JudyLNext (self->connections, &id, PJE0))
+        subtable_drop (self, id);
+    JudyLFreeArray (&self->connections, PJE0);
+    JudyHSFreeArray (&self->prefixes, PJE0);
     free (self->lengths);
     free (self);
     *self_p = NULL;
+}
+
+static conn_t *
+s_conn (subtable_t *self, uint64_t id)
+{
+    PPvoid_t slot = JudyLGet (self->connections, (Word_t) id, PJE0);
+    return slot ? *slot : NULL;
+}
+
+static node_t *
+s_node (subtable_t *self, const uint8_t *bytes, size_t size)
+{
+    PPvoid_t slot = JudyHSGet (self->prefixes, KEY (bytes), (Word_t) size);
+    return slot ? *slot : NULL;
+}
+
+static hold_t *
+s_find_hold (conn_t *conn, node_t *node)
+{
+    PPvoid_t slot = JudyLGet (conn->by_node, (Word_t) node, PJE0);
+    return slot ? *slot : NULL;
+}
+
+//  Make a node for a new prefix; NULL if out of memory.
+static node_t *
+s_node_new (subtable_t *self, const uint8_t *bytes, size_t size)
+{
+    node_t *node = calloc (1, sizeof (node_t) + size);
+    if (!node)
+        return NULL;
+    if (size)
+        memcpy (node->bytes, bytes, size);
+    node->size = size;
+    PPvoid_t slot = JudyHSIns (&self->prefixes, KEY (node->bytes), (Word_t) size, PJE0);
+    if (slot == PPJERR) {
+        free (node);
+        return NULL;
+    }
+    *slot = node;
+    node->next = self->nodes;
+    if (self->nodes)
+        self->nodes->prev = node;
+    self->nodes = node;
+    self->node_count++;
+    self->lengths[size]++;
+    return node;
+}
+
+static void
+s_node_free (subtable_t *self, node_t *node)
+{
+    JudyHSDel (&self->prefixes, KEY (node->bytes), (Word_t) node->size, PJE0);
+    if (node->prev)
+        node->prev->next = node->next;
+    else
+        self->nodes = node->next;
+    if (node->next)
+        node->next->prev = node->prev;
+    self->node_count--;
+    self->lengths[node->size]--;
+    free (node);
 }
 
 //  Add a hold of conn on prefix; returns 0, or -1 if out of memory
@@ -175,40 +163,25 @@ subtable_destroy (subtable_t **self_p)
 static int
 s_hold (subtable_t *self, conn_t *conn, const uint8_t *bytes, size_t size)
 {
-    prefix_key_t key = {size, bytes};
-    node_t *node = zhashx_lookup (self->prefixes, &key);
+    node_t *node = s_node (self, bytes, size);
     bool new_node = node == NULL;
-    if (new_node) {
-        node = calloc (1, sizeof (node_t) + size);
-        if (!node)
-            return -1;
-        if (size)
-            memcpy (node->bytes, bytes, size);
-        node->key = (prefix_key_t){size, node->bytes};
-        if (zhashx_insert (self->prefixes, &node->key, node)) {
-            free (node);
-            return -1;
-        }
-        self->lengths[size]++;
-    }
+    if (new_node && !(node = s_node_new (self, bytes, size)))
+        return -1;
     hold_t *hold = calloc (1, sizeof (hold_t));
-    if (hold)
-        hold->key = (hold_key_t){conn, node};
-    if (!hold || zhashx_insert (self->holds, &hold->key, hold)) {
+    PPvoid_t slot = hold ? JudyLIns (&conn->by_node, (Word_t) node, PJE0) : PPJERR;
+    if (slot == PPJERR) {
         free (hold);
-        if (new_node) {
-            zhashx_delete (self->prefixes, &node->key);
-            self->lengths[size]--;
-            free (node);
-        }
+        if (new_node)
+            s_node_free (self, node);
         return -1;
     }
-    hold->node_next = node->holds;
+    *slot = hold;
+    *hold =
+        (hold_t){.conn = conn, .node = node, .node_next = node->holds, .conn_next = conn->holds};
     if (node->holds)
         node->holds->node_prev = hold;
     node->holds = hold;
     node->holders++;
-    hold->conn_next = conn->holds;
     if (conn->holds)
         conn->holds->conn_prev = hold;
     conn->holds = hold;
@@ -222,9 +195,9 @@ s_hold (subtable_t *self, conn_t *conn, const uint8_t *bytes, size_t size)
 static void
 s_unhold (subtable_t *self, hold_t *hold)
 {
-    node_t *node = (node_t *) hold->key.node;
-    conn_t *conn = (conn_t *) hold->key.conn;
-    zhashx_delete (self->holds, &hold->key);
+    node_t *node = hold->node;
+    conn_t *conn = hold->conn;
+    JudyLDel (&conn->by_node, (Word_t) node, PJE0);
     if (hold->node_prev)
         hold->node_prev->node_next = hold->node_next;
     else
@@ -240,29 +213,17 @@ s_unhold (subtable_t *self, hold_t *hold)
     free (hold);
     conn->held--;
     self->total--;
-    if (--node->holders == 0) {
-        zhashx_delete (self->prefixes, &node->key);
-        self->lengths[node->key.size]--;
-        free (node);
-    }
+    if (--node->holders == 0)
+        s_node_free (self, node);
 }
 
 static void
 s_forget (subtable_t *self, conn_t *conn)
 {
-    zhashx_delete (self->connections, &conn->id);
+    JudyLDel (&self->connections, (Word_t) conn->id, PJE0);
+    JudyLFreeArray (&conn->by_node, PJE0);
+    self->connection_count--;
     free (conn);
-}
-
-static hold_t *
-s_find_hold (subtable_t *self, conn_t *conn, const uint8_t *bytes, size_t size)
-{
-    prefix_key_t prefix = {size, bytes};
-    node_t *node = zhashx_lookup (self->prefixes, &prefix);
-    if (!node)
-        return NULL;
-    hold_key_t key = {conn, node};
-    return zhashx_lookup (self->holds, &key);
 }
 
 subtable_result_t
@@ -273,9 +234,10 @@ subtable_apply (subtable_t *self, uint64_t connection, const void *message, size
         return SUBTABLE_MALFORMED;
     const uint8_t *prefix = bytes + 1;
     size_t prefix_size = size - 1;
-    conn_t *conn = zhashx_lookup (self->connections, &connection);
+    conn_t *conn = s_conn (self, connection);
+    node_t *node = prefix_size <= self->max_prefix ? s_node (self, prefix, prefix_size) : NULL;
+    hold_t *hold = conn && node ? s_find_hold (conn, node) : NULL;
     if (bytes[0] == 0) {
-        hold_t *hold = conn ? s_find_hold (self, conn, prefix, prefix_size) : NULL;
         if (!hold)
             return SUBTABLE_UNCHANGED;
         s_unhold (self, hold);
@@ -285,20 +247,21 @@ subtable_apply (subtable_t *self, uint64_t connection, const void *message, size
     }
     if (prefix_size > self->max_prefix)
         return SUBTABLE_REFUSED;
-    if (conn && s_find_hold (self, conn, prefix, prefix_size))
+    if (hold)
         return SUBTABLE_UNCHANGED;
     if (conn && self->max_per_connection && conn->held >= self->max_per_connection)
         return SUBTABLE_REFUSED;
     bool new_conn = conn == NULL;
     if (new_conn) {
         conn = calloc (1, sizeof (conn_t));
-        if (!conn)
-            return SUBTABLE_NOMEM;
-        conn->id = connection;
-        if (zhashx_insert (self->connections, &conn->id, conn)) {
+        PPvoid_t slot = conn ? JudyLIns (&self->connections, (Word_t) connection, PJE0) : PPJERR;
+        if (slot == PPJERR) {
             free (conn);
             return SUBTABLE_NOMEM;
         }
+        *slot = conn;
+        conn->id = connection;
+        self->connection_count++;
     }
     if (s_hold (self, conn, prefix, prefix_size)) {
         if (new_conn)
@@ -311,7 +274,7 @@ subtable_apply (subtable_t *self, uint64_t connection, const void *message, size
 bool
 subtable_drop (subtable_t *self, uint64_t connection)
 {
-    conn_t *conn = zhashx_lookup (self->connections, &connection);
+    conn_t *conn = s_conn (self, connection);
     if (!conn)
         return false;
     while (conn->holds)
@@ -329,15 +292,12 @@ subtable_count (subtable_t *self, const void *topic, size_t size)
     for (size_t length = 0; length <= longest; length++) {
         if (!self->lengths[length])
             continue;
-        prefix_key_t key = {length, topic};
-        node_t *node = zhashx_lookup (self->prefixes, &key);
-        for (hold_t *hold = node ? node->holds : NULL; hold; hold = hold->node_next) {
-            conn_t *conn = (conn_t *) hold->key.conn;
-            if (conn->stamp != stamp) {
-                conn->stamp = stamp;
+        node_t *node = s_node (self, topic, length);
+        for (hold_t *hold = node ? node->holds : NULL; hold; hold = hold->node_next)
+            if (hold->conn->stamp != stamp) {
+                hold->conn->stamp = stamp;
                 count++;
             }
-        }
     }
     return count;
 }
@@ -351,7 +311,7 @@ subtable_total (subtable_t *self)
 uint64_t
 subtable_connections (subtable_t *self)
 {
-    return zhashx_size (self->connections);
+    return self->connection_count;
 }
 
 size_t
@@ -359,15 +319,14 @@ subtable_json (subtable_t *self, FILE *out, long budget)
 {
     fputc ('{', out);
     size_t listed = 0;
-    for (node_t *node = zhashx_first (self->prefixes); node && ftell (out) < budget;
-         node = zhashx_next (self->prefixes)) {
+    for (node_t *node = self->nodes; node && ftell (out) < budget; node = node->next) {
         if (listed++)
             fputc (',', out);
-        text_json_string (out, node->bytes, node->key.size);
+        text_json_string (out, node->bytes, node->size);
         fprintf (out, ":%llu", (unsigned long long) node->holders);
     }
     fputc ('}', out);
-    return zhashx_size (self->prefixes) - listed;
+    return self->node_count - listed;
 }
 
 //  --------------------------------------------------------------------------
