@@ -61,7 +61,7 @@ typedef struct {
     uint64_t subscribes;        //  added a prefix to its connection's set
     uint64_t unsubscribes;      //  removed one
     uint64_t unchanged;         //  held already, or not held
-    uint64_t from_gone;         //  its connection had closed
+    uint64_t from_closed;       //  its connection had closed
     uint64_t refused;           //  over a limit: its connection was dropped
     uint64_t malformed;         //  not a subscription
     uint64_t subscribers_left;  //  connections that ended holding subscriptions
@@ -294,7 +294,7 @@ s_take_subscription (hub_t *self, zmq_msg_t *message)
     int fd = zmq_msg_get (message, ZMQ_SRCFD);
     uint64_t connection = peers_identify (self->back_peers, token.serial, token.position, fd);
     if (!connection) {
-        self->from_gone++;
+        self->from_closed++;
         return false;
     }
     if (size >= 1 && data[0] <= 1 && wire_topic_is_reserved (data + 1, size - 1)) {
@@ -395,7 +395,7 @@ s_stats (void *argument, FILE *out)
              (unsigned long long) self->impostors, (unsigned long long) self->probes,
              (unsigned long long) self->invalid_events, self->blocked ? 1 : 0,
              (unsigned long long) self->subscribes, (unsigned long long) self->unsubscribes,
-             (unsigned long long) self->unchanged, (unsigned long long) self->from_gone,
+             (unsigned long long) self->unchanged, (unsigned long long) self->from_closed,
              (unsigned long long) self->refused, (unsigned long long) self->malformed,
              (unsigned long long) zap_refused (self->zap, ZAP_FRONTEND),
              (unsigned long long) zap_refused (self->zap, ZAP_BACKEND),
