@@ -51,6 +51,8 @@ for role in hub pub sub demo stats; do
     "$HERALD" $role --help | grep -q "^usage: herald $role" || fail "$role --help"
 done
 exits 64 "--events: 'abc'" "$HERALD" pub --events abc
+# inproc reaches only the process itself: no herald role can use it.
+exits 64 "--backend: 'inproc://herald' is not an endpoint" "$HERALD" hub --backend inproc://herald
 exits 64 "--events needs a value" "$HERALD" pub --events
 exits 64 "--wait-timeout: '-5'" "$HERALD" pub --wait-timeout -5
 exits 64 "--max-message-size: '0'" "$HERALD" hub --max-message-size 0

@@ -539,6 +539,58 @@ def case_impostor():
     spy.close()
 
 
+def case_forged_probe():
+    """Probes forged, again and again, by a peer that sees every event,
+    while the publisher's own events and probe queue behind a 20 MB burst:
+    the publisher exits 0 only once every one of its events has reached
+    the hub. Its nonce is random and never crosses the wire where others
+    can see it, so no guess from what they can see (publisher id, sequence
+    numbers) answers its PROBE."""
+    herald = os.environ["HERALD"]
+    spy = subscriber(b"", b"$")  # everything it may see, the reserved topics included
+    wait_count("a spy", b"event", 1)
+    pub = subprocess.Popen([herald, "pub", "--frontend", FRONTEND, "--control", CONTROL,
+                            "--events", "2000", "--interval", "0", "--size", "10000",
+                            "--wait-subscribers", "1", "--no-count"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    children.append(pub)
+    message = spy.recv()
+    if message.startswith(b"$"):
+        raise Failed(f"the spy read a reserved topic: {message[:40]!r}")
+    publisher = message.split(b"\x00", 1)[1][2:10]
+    number = int.from_bytes(publisher, "big")
+    guesses = [f"{number:016x}", f"{number}", publisher.hex()]
+    guesses += [f"{number:016x}-{n}" for n in range(8)] + [f"{number}-{n}" for n in range(8)]
+    probes = [b"$herald/probe\x00H\x02" + bytes(16) + guess.encode() for guess in guesses]
+    forger = ctx.socket(zmq.XPUB)
+    forger.rcvtimeo = REPLY_MS
+    forger.sndhwm = 0
+    forger.connect(FRONTEND)
+    forger.recv()  # the hub's subscription: the path is open
+    rounds = 0
+    end = time.monotonic() + 60
+    while pub.poll() is None and time.monotonic() < end:
+        for probe in probes:
+            forger.send(probe)
+        rounds += 1
+        spy.poll(1)  # a millisecond between rounds
+    if pub.wait(10) != 0:
+        raise Failed(f"the publisher exited {pub.returncode}: {pub.stderr.read()}")
+    stage = f"{rounds} rounds of {len(probes)} forged probes during a 20 MB burst"
+    check(stage, "events in at the hub when the publisher exited 0", 2001,
+          stats()["messages"]["in"])
+    seen = []
+    spy.rcvtimeo = 0
+    while True:
+        try:
+            seen.append(spy.recv())
+        except zmq.Again:
+            break
+    check(stage, "reserved topics the spy read", 0, sum(m.startswith(b"$") for m in seen))
+    forger.close()
+    spy.close()
+
+
 CASES = {
     "duplicate": case_duplicate,
     "duplicate_close": case_duplicate_close,
@@ -550,6 +602,7 @@ CASES = {
     "scale": case_scale,
     "limit": case_limit,
     "impostor": case_impostor,
+    "forged_probe": case_forged_probe,
 }
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ if ! "$PYTHON" -c 'import zmq' 2>/dev/null; then
     exit 77
 fi
 HELPER="$(dirname "$0")/hostile.py"
-ALL="duplicate duplicate_close overlap forged_cancel inflate churn oversize scale limit impostor"
+ALL="duplicate duplicate_close overlap forged_cancel inflate churn oversize scale limit impostor forged_probe"
 CASES=${HOSTILE_CASES:-$ALL}
 
 failed=""
