@@ -43,19 +43,21 @@ typedef struct {
     //  (and the frontend left unread) until the queue has room
     zmq_msg_t pending;
     topic_counters_t *pending_counters;
+    bool pending_plain;  //  a plain publication: its counters are plain_*
     bool blocked;
     int send_flags;  //  ZMQ_DONTWAIT with --no-drop-slow, else 0
     int64_t started;
     int64_t terminated;  //  when TERMINATE passed, 0 before
     //  Counters, reported by STATS
-    uint64_t events_in;           //  events read from publishers
-    uint64_t events_out;          //  events the backend took
-    uint64_t send_failures;       //  events the backend refused (not for a full queue)
-    uint64_t terminates;          //  of which TERMINATE
-    uint64_t probes;              //  probes consumed, publishers' and subscribers'
-    uint64_t invalid_events;      //  not herald's format: dropped
-    uint64_t terminates_refused;  //  TERMINATE from a key without the permission
-    uint64_t impostors;           //  events under another open connection's publisher id
+    uint64_t events_in;            //  events read from publishers
+    uint64_t events_out;           //  events the backend took
+    uint64_t plain_in, plain_out;  //  the same, for plain publications
+    uint64_t send_failures;        //  events the backend refused (not for a full queue)
+    uint64_t terminates;           //  of which TERMINATE
+    uint64_t probes;               //  probes consumed, publishers' and subscribers'
+    uint64_t invalid_events;       //  on reserved topics but not probes: dropped
+    uint64_t terminates_refused;   //  TERMINATE from a key without the permission
+    uint64_t impostors;            //  events under another open connection's publisher id
     uint64_t refused_publishers[HERALD_REFUSED_REMEMBERED];  //  the last ones' serials
     //  Subscription messages, by what they did (docs/operations.md)
     uint64_t subscribes;        //  added a prefix to its connection's set
@@ -131,18 +133,45 @@ s_claim_publisher (hub_t *self, zmq_msg_t *message, int fd, uint64_t publisher)
     return mine;
 }
 
-//  Hand one event to the backend: XPUB queues it for each matching
-//  subscriber. With --no-drop-slow, a full subscriber queue refuses it:
-//  then it waits in self->pending.
+//  Send the rest of a multipart publication, whose first frame the
+//  backend took: a message's later frames never meet a full queue.
 static void
-s_send_event (hub_t *self, zmq_msg_t *message, topic_counters_t *counters)
+s_send_rest (hub_t *self, zmq_msg_t *message)
 {
-    if (zmq_msg_send (message, self->back, self->send_flags) != -1) {
-        counters->out++;
-        self->events_out++;
+    while (zmq_msg_recv (message, self->front, 0) != -1) {
+        bool more = zmq_msg_more (message);
+        if (zmq_msg_send (message, self->back, more ? ZMQ_SNDMORE : 0) == -1) {
+            self->send_failures++;
+            log_error ("backend send failed mid-message: %s", zmq_strerror (zmq_errno ()));
+        }
+        if (!more)
+            break;
+    }
+}
+
+//  Hand one publication (its first frame, if there are more) to the
+//  backend: XPUB queues it for each matching subscriber. With
+//  --no-drop-slow, a full subscriber queue refuses it: then it waits in
+//  self->pending, and the rest of a multipart one in the frontend.
+static void
+s_send_event (hub_t *self, zmq_msg_t *message, topic_counters_t *counters, bool plain)
+{
+    bool more = zmq_msg_more (message);
+    if (zmq_msg_send (message, self->back, self->send_flags | (more ? ZMQ_SNDMORE : 0)) != -1) {
+        if (more)
+            s_send_rest (self, message);
+        if (plain) {
+            counters->plain_out++;
+            self->plain_out++;
+        } else {
+            counters->out++;
+            self->events_out++;
+        }
     } else if (zmq_errno () == EAGAIN) {
+        //  zmq_msg_move keeps the frame's more flag.
         zmq_msg_move (&self->pending, message);
         self->pending_counters = counters;
+        self->pending_plain = plain;
         self->blocked = true;
     } else {
         self->send_failures++;
@@ -158,13 +187,72 @@ s_retry_pending (hub_t *self)
     zmq_msg_init (&message);
     zmq_msg_move (&message, &self->pending);
     self->blocked = false;
-    s_send_event (self, &message, self->pending_counters);
+    s_send_event (self, &message, self->pending_counters, self->pending_plain);
     zmq_msg_close (&message);
 }
 
+//  Drop the rest of a multipart message whose first frame was read.
+static void
+s_skip_rest (hub_t *self, zmq_msg_t *message)
+{
+    while (zmq_msg_more (message) && zmq_msg_recv (message, self->front, 0) != -1)
+        ;
+}
+
+//  May the publisher of this message send TERMINATE? If not, it is
+//  remembered, so that its next probe is told (s_take_reserved).
+static bool
+s_may_terminate (hub_t *self, zmq_msg_t *message)
+{
+    zap_token_t token = {0};
+    if (zap_token_of (message, &token) == 0 && token.may_terminate)
+        return true;
+    self->refused_publishers[self->terminates_refused++ % HERALD_REFUSED_REMEMBERED] = token.serial;
+    log_debug ("dropped a TERMINATE from a publisher not allowed to send it");
+    return false;
+}
+
+//  A plain publication: one frame that is not a herald event, or a
+//  multipart message, whose first frame is its topic. Forwarded verbatim
+//  and whole; reserved topics stop here, a multipart probe
+//  ([$herald/probe][nonce]) included.
+static void
+s_forward_plain (hub_t *self, zmq_msg_t *message)
+{
+    const uint8_t *data = zmq_msg_data (message);
+    size_t size = zmq_msg_size (message);
+    bool more = zmq_msg_more (message);
+    size_t topic_size = more ? size : wire_plain_topic (data, size);
+    if (wire_topic_is_reserved (data, topic_size)) {
+        bool probe = more && topic_size == strlen (HERALD_PROBE_TOPIC)
+                     && memcmp (data, HERALD_PROBE_TOPIC, topic_size) == 0;
+        if (probe && zmq_msg_recv (message, self->front, 0) != -1) {
+            self->probes++;
+            control_probe_seen (self->control, zmq_msg_data (message), zmq_msg_size (message),
+                                NULL);
+        } else
+            self->invalid_events++;
+        s_skip_rest (self, message);
+        return;
+    }
+    //  TERMINATE: the whole frame, or the first of several.
+    if (wire_topic_is_terminate (data, size)) {
+        if (!s_may_terminate (self, message)) {
+            s_skip_rest (self, message);
+            return;
+        }
+        s_take_terminate (self);
+    }
+    self->plain_in++;
+    topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);
+    counters->plain_in++;
+    s_send_event (self, message, counters, true);
+}
+
 //  The data path: move every message that is ready from frontend to
-//  backend, without copying. An event is one frame (wire.h); anything else
-//  is counted and dropped, and reserved topics stop here.
+//  backend, without copying. herald's events are one frame (wire.h): the
+//  topic is split once, the publisher id checked, the counters found once.
+//  Any other layout is a plain publication, forwarded as it came.
 static void
 s_forward_events (hub_t *self)
 {
@@ -177,10 +265,7 @@ s_forward_events (hub_t *self)
         size_t size = zmq_msg_size (&message);
         size_t topic_size;
         if (zmq_msg_more (&message) || wire_event_split (data, size, &topic_size)) {
-            //  Multipart messages are atomic: the rest is here already.
-            while (zmq_msg_more (&message) && zmq_msg_recv (&message, self->front, 0) != -1)
-                ;
-            self->invalid_events++;
+            s_forward_plain (self, &message);
             continue;
         }
         if (wire_topic_is_reserved (data, topic_size)) {
@@ -195,19 +280,14 @@ s_forward_events (hub_t *self)
             continue;
         }
         if (wire_topic_is_terminate (data, topic_size)) {
-            zap_token_t token = {0};
-            if (zap_token_of (&message, &token) || !token.may_terminate) {
-                self->refused_publishers[self->terminates_refused++ % HERALD_REFUSED_REMEMBERED] =
-                    token.serial;
-                log_debug ("dropped a TERMINATE from a publisher not allowed to send it");
+            if (!s_may_terminate (self, &message))
                 continue;
-            }
             s_take_terminate (self);
         }
         self->events_in++;
         topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);
         counters->in++;
-        s_send_event (self, &message, counters);
+        s_send_event (self, &message, counters, false);
     }
     zmq_msg_close (&message);
 }
@@ -379,7 +459,8 @@ s_stats (void *argument, FILE *out)
              ",\"subscriptions_unlisted\":%zu,\"subscriptions_total\":%llu,"
              "\"subscribers\":%llu,\"subscribers_left\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
-             "\"messages\":{\"in\":%llu,\"out\":%llu,\"send_failures\":%llu,\"terminate\":%llu,"
+             "\"messages\":{\"in\":%llu,\"out\":%llu,\"plain_in\":%llu,\"plain_out\":%llu,"
+             "\"send_failures\":%llu,\"terminate\":%llu,"
              "\"terminate_refused\":%llu,\"impostors\":%llu,\"probes\":%llu,\"invalid\":%llu,"
              "\"waiting_for_slow\":%d},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
@@ -390,7 +471,8 @@ s_stats (void *argument, FILE *out)
              (unsigned long long) subtable_connections (self->subscriptions),
              (unsigned long long) self->subscribers_left, (unsigned long long) front->connections,
              (unsigned long long) back->connections, (unsigned long long) self->events_in,
-             (unsigned long long) self->events_out, (unsigned long long) self->send_failures,
+             (unsigned long long) self->events_out, (unsigned long long) self->plain_in,
+             (unsigned long long) self->plain_out, (unsigned long long) self->send_failures,
              (unsigned long long) self->terminates, (unsigned long long) self->terminates_refused,
              (unsigned long long) self->impostors, (unsigned long long) self->probes,
              (unsigned long long) self->invalid_events, self->blocked ? 1 : 0,

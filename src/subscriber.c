@@ -72,60 +72,105 @@ s_follow (subscriber_t *self, const wire_event_t *event)
 //  Print "<name> got message: <payload>", up to the first zero byte (pub
 //  --size pads with them), unprintable bytes shown as '.'.
 static void
-s_tell (subscriber_t *self, const wire_event_t *event)
+s_tell (subscriber_t *self, const uint8_t *payload, size_t payload_size)
 {
     char text[256];
-    const uint8_t *end = memchr (event->payload, 0, event->payload_size);
-    size_t size = end ? (size_t) (end - event->payload) : event->payload_size;
+    const uint8_t *end = memchr (payload, 0, payload_size);
+    size_t size = end ? (size_t) (end - payload) : payload_size;
     size = size < sizeof text - 1 ? size : sizeof text - 1;
     for (size_t index = 0; index < size; index++)
-        text[index] = isprint (event->payload[index]) ? (char) event->payload[index] : '.';
+        text[index] = isprint (payload[index]) ? (char) payload[index] : '.';
     text[size] = 0;
     printf ("%s got message: %s\n", self->name, text);
 }
 
-//  Read one message. Returns 1 if the subscriber should leave, 0 if not,
-//  -1 on error.
+//  A publication as received: herald's event, or a plain publication
+//  (docs/protocol.md): one frame, topic then a space or 0x00 then the
+//  payload; or several, the topic first and the payload the others joined
+//  by one space.
+typedef struct {
+    zmsg_t *frames;
+    wire_event_t event;  //  herald's layout: topic, publisher, sequence, payload
+    bool herald;
+    bool terminate;
+    uint8_t joined[256];  //  a multipart payload, as far as the story shows it
+} received_t;
+
+static int
+s_receive (subscriber_t *self, received_t *received)
+{
+    received->frames = zmsg_recv (self->sub);
+    if (!received->frames)
+        return -1;
+    zframe_t *first = zmsg_first (received->frames);
+    const uint8_t *data = zframe_data (first);
+    size_t size = zframe_size (first);
+    wire_event_t *event = &received->event;
+    *event = (wire_event_t){.topic = data, .topic_size = size};
+    if (zmsg_size (received->frames) == 1) {
+        received->herald = wire_event_decode (data, size, event) == 0;
+        received->terminate =
+            wire_topic_is_terminate (data, received->herald ? event->topic_size : size);
+        if (!received->herald) {
+            event->topic_size = wire_plain_topic (data, size);
+            size_t skip = event->topic_size < size ? event->topic_size + 1 : size;
+            event->payload = data + skip;
+            event->payload_size = size - skip;
+        }
+        return 0;
+    }
+    received->terminate = wire_topic_is_terminate (data, size);
+    size_t used = 0;
+    for (zframe_t *frame = zmsg_next (received->frames); frame;
+         frame = zmsg_next (received->frames)) {
+        if (used && used < sizeof received->joined)
+            received->joined[used++] = ' ';
+        size_t part = zframe_size (frame);
+        if (part > sizeof received->joined - used)
+            part = sizeof received->joined - used;
+        memcpy (received->joined + used, zframe_data (frame), part);
+        used += part;
+    }
+    event->payload = received->joined;
+    event->payload_size = used;
+    return 0;
+}
+
+//  Read one publication. Returns 1 if the subscriber should leave, 0 if
+//  not, -1 on error.
 static int
 s_read (subscriber_t *self)
 {
-    zmq_msg_t message;
-    zmq_msg_init (&message);
-    void *handle = zsock_resolve (self->sub);
-    int rc = zmq_msg_recv (&message, handle, 0) == -1 ? -1 : 0;
-    if (rc) {
+    received_t received = {0};
+    if (s_receive (self, &received)) {
         if (zmq_errno () != EINTR)
             log_error ("receive failed: %s", zmq_strerror (zmq_errno ()));
-        goto done;
+        return -1;
     }
-    wire_event_t event;
-    bool valid =
-        !zmq_msg_more (&message)
-        && wire_event_decode (zmq_msg_data (&message), zmq_msg_size (&message), &event) == 0;
-    while (zmq_msg_more (&message) && zmq_msg_recv (&message, handle, 0) != -1)
-        ;  //  the rest of a message in another format
-    if (!valid) {
-        log_warn ("%s ignored a message that is not a herald event", self->name);
-        goto done;
-    }
-    bool terminate = wire_topic_is_terminate (event.topic, event.topic_size);
+    const wire_event_t *event = &received.event;
+    int rc = 0;
     size_t prefix = strlen (self->cfg->topic);
-    if (!terminate
-        && (event.topic_size < prefix || memcmp (event.topic, self->cfg->topic, prefix))) {
+    if (!received.terminate
+        && (event->topic_size < prefix || memcmp (event->topic, self->cfg->topic, prefix))) {
         //  Only matched the TERMINATE subscription as a prefix (TERMINATED...)
-        log_debug ("ignored a message on '%.*s'", (int) event.topic_size,
-                   (const char *) event.topic);
+        log_debug ("ignored a message on '%.*s'", (int) event->topic_size,
+                   (const char *) event->topic);
         goto done;
     }
-    s_follow (self, &event);
-    s_tell (self, &event);
+    //  Only herald's events carry a sequence to follow.
+    if (received.herald)
+        s_follow (self, event);
+    if (received.terminate && !received.herald && !event->payload_size)
+        s_tell (self, event->topic, event->topic_size);
+    else
+        s_tell (self, event->payload, event->payload_size);
     self->received++;
     bool enough = self->cfg->max_messages && self->received >= self->cfg->max_messages;
     if (enough)
         printf ("%s has enough reading!\n", self->name);
-    rc = enough || terminate;
+    rc = enough || received.terminate;
 done:
-    zmq_msg_close (&message);
+    zmsg_destroy (&received.frames);
     return rc;
 }
 

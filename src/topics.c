@@ -126,6 +126,14 @@ topics_lookup (topics_t *self, const void *topic, size_t size)
     return &slot->counters;
 }
 
+static void
+s_counters_json (FILE *out, const topic_counters_t *counters)
+{
+    fprintf (out, "{\"in\":%llu,\"out\":%llu,\"plain_in\":%llu,\"plain_out\":%llu}",
+             (unsigned long long) counters->in, (unsigned long long) counters->out,
+             (unsigned long long) counters->plain_in, (unsigned long long) counters->plain_out);
+}
+
 size_t
 topics_json (topics_t *self, FILE *out, long budget)
 {
@@ -141,11 +149,11 @@ topics_json (topics_t *self, FILE *out, long budget)
             fputc (',', out);
         first = false;
         text_json_string (out, slot->name, slot->size);
-        fprintf (out, ":{\"in\":%llu,\"out\":%llu}", (unsigned long long) slot->counters.in,
-                 (unsigned long long) slot->counters.out);
+        fputc (':', out);
+        s_counters_json (out, &slot->counters);
     }
-    fprintf (out, "},\"other_topics\":{\"in\":%llu,\"out\":%llu}",
-             (unsigned long long) self->other.in, (unsigned long long) self->other.out);
+    fputs ("},\"other_topics\":", out);
+    s_counters_json (out, &self->other);
     return self->used - listed;
 }
 
@@ -182,8 +190,8 @@ topics_test (bool verbose)
     FILE *out = open_memstream (&json, &size);
     assert (topics_json (topics, out, 1 << 20) == 0);
     fclose (out);
-    assert (strstr (json, "\"event\":{\"in\":1,\"out\":0}"));
-    assert (strstr (json, "\"other_topics\":{\"in\":2,\"out\":0}"));
+    assert (strstr (json, "\"event\":{\"in\":1,\"out\":0,\"plain_in\":0,\"plain_out\":0}"));
+    assert (strstr (json, "\"other_topics\":{\"in\":2,\"out\":0,\"plain_in\":0,"));
     free (json);
     out = open_memstream (&json, &size);
     assert (topics_json (topics, out, 1) == 100);  //  none listed past the budget

@@ -16,9 +16,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+//  A topic's traffic: herald's events, and plain publications (any other
+//  layout, docs/protocol.md) apart.
 typedef struct {
     uint64_t in;   //  events read from publishers
     uint64_t out;  //  events handed to the backend
+    uint64_t plain_in, plain_out;
 } topic_counters_t;
 
 typedef struct _topics_t topics_t;
@@ -34,9 +37,10 @@ void topics_destroy (topics_t **self_p);
 //  past the limits (or when memory runs out). Never NULL.
 topic_counters_t *topics_lookup (topics_t *self, const void *topic, size_t size);
 
-//  Write the table as a JSON object, topic -> {"in":N,"out":N}, listing
-//  topics only while out holds fewer than `budget` bytes (ftell), then
-//  ,"other_topics":{"in":N,"out":N} for the untracked ones together.
+//  Write the table as a JSON object, topic -> {"in":N,"out":N,
+//  "plain_in":N,"plain_out":N}, listing topics only while out holds fewer
+//  than `budget` bytes (ftell), then ,"other_topics":{...} for the
+//  untracked ones together.
 //  Returns how many tracked topics were left out.
 size_t topics_json (topics_t *self, FILE *out, long budget);
 

@@ -61,6 +61,16 @@ wire_event_split (const void *message, size_t size, size_t *topic_size)
     return 0;
 }
 
+size_t
+wire_plain_topic (const void *frame, size_t size)
+{
+    const uint8_t *bytes = frame;
+    size_t topic = 0;
+    while (topic < size && bytes[topic] != ' ' && bytes[topic] != 0)
+        topic++;
+    return topic;
+}
+
 uint64_t
 wire_event_publisher (const void *message, size_t topic_size)
 {
@@ -194,6 +204,13 @@ void
 wire_test (bool verbose)
 {
     (void) verbose;
+    //  A plain frame's topic ends at its first space or 0x00.
+    assert (wire_plain_topic ("event hello", 11) == 5);
+    assert (wire_plain_topic ("event", 5) == 5);
+    assert (wire_plain_topic ("a\0b c", 5) == 1);
+    assert (wire_plain_topic (" x", 2) == 0);
+    assert (wire_plain_topic ("", 0) == 0);
+
     //  An event survives the round trip, and its header is big-endian.
     uint8_t message[64];
     size_t size = wire_event_encode (message, sizeof message, "news", 4, 0x0102030405060708ULL, 42,

@@ -55,6 +55,11 @@ size_t wire_event_encode (uint8_t *buffer, size_t size, const void *topic, size_
 //  or a header that is short or not herald's version 2.
 int wire_event_split (const void *message, size_t size, size_t *topic_size);
 
+//  The topic of a plain publication of one frame, one that is not a herald
+//  event: its bytes up to the first space or 0x00, or all of it
+//  (docs/protocol.md, "Plain publications"). Returns its size.
+size_t wire_plain_topic (const void *frame, size_t size);
+
 //  The publisher id of an event that wire_event_split accepted.
 uint64_t wire_event_publisher (const void *message, size_t topic_size);
 

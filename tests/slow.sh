@@ -43,9 +43,9 @@ grep -q "slow read [0-9]* messages, lost [1-9][0-9]*$" "$TMP/slow.err" \
 note "$(grep "slow lost " "$TMP/slow.err" | head -n 1 | sed 's/.* W sub\[[0-9]*\] //')"
 # The hub counted every event in and out, per topic: the loss was past it.
 "$HERALD" stats --control "$CONTROL" >"$TMP/stats.json"
-grep -q "\"topics\":{.*\"event\":{\"in\":$EVENTS,\"out\":$EVENTS}" "$TMP/stats.json" \
+grep -q "\"topics\":{.*\"event\":{\"in\":$EVENTS,\"out\":$EVENTS," "$TMP/stats.json" \
     || fail "the hub's counts for 'event': $(cat "$TMP/stats.json")"
-grep -q "\"TERMINATE\":{\"in\":1,\"out\":1}" "$TMP/stats.json" \
+grep -q "\"TERMINATE\":{\"in\":1,\"out\":1," "$TMP/stats.json" \
     || fail "the hub's counts for TERMINATE: $(cat "$TMP/stats.json")"
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
