@@ -19,6 +19,7 @@
 #define HERALD_EXIT_USAGE       64   //  bad option, value or environment variable
 #define HERALD_EXIT_DATAERR     65   //  events lost: pub's connection dropped, sub saw a gap
 #define HERALD_EXIT_UNAVAILABLE 69   //  cannot bind, hub unreachable, wait timed out
+#define HERALD_EXIT_NOINPUT     66   //  pub: its --file or --lines cannot be read
 #define HERALD_EXIT_SOFTWARE    70   //  internal error; a demo child failed
 #define HERALD_EXIT_OSERR       71   //  fork, exec or another system call failed
 #define HERALD_EXIT_CANTCREAT   73   //  keygen cannot write its files

@@ -16,7 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { KIND_ENDPOINT, KIND_TOPIC, KIND_NAME, KIND_PATH, KIND_NUMBER, KIND_FLAG } kind_t;
+typedef enum {
+    KIND_ENDPOINT,
+    KIND_TOPIC,
+    KIND_NAME,
+    KIND_PATH,
+    KIND_NUMBER,
+    KIND_FLAG,
+    KIND_TEXT  //  any text, given once or more: a config_list_t
+} kind_t;
 
 typedef struct {
     const char *name;   //  "--name" on the command line, HERALD_NAME outside
@@ -43,21 +51,39 @@ static const option_t s_options[] = {
     {"control", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB | CLIENTS | ROLE_DEMO, AT (control), NO_GIVEN,
      0, 0, "the hub's control endpoint"},
     {"topic", "TOPIC", KIND_TOPIC, CLIENTS, AT (topic), AT (topic_given), 0, 0,
-     "event topic (sub: a prefix; stats: print this topic's count)"},
+     "event topic (sub: a prefix, and several --topic may be given; stats: print this topic's "
+     "count)"},
+    {"format", "FORMAT", KIND_NAME, ROLE_PUB | ROLE_SUB, AT (format), NO_GIVEN, 0, 0,
+     "pub: herald, multipart ([topic][payload]) or frame ('topic payload'); sub: story, text (the "
+     "payloads), json (an object a line) or raw (lengths and bytes)"},
+    {"message", "TEXT", KIND_TEXT, ROLE_PUB, AT (messages), NO_GIVEN, 0, 0,
+     "publish TEXT (several --message: each, in order) instead of the story"},
+    {"repeat", "N", KIND_NUMBER, ROLE_PUB, AT (repeat), NO_GIVEN, 1, 1000000000,
+     "publish the --message list this many times"},
+    {"file", "PATH", KIND_PATH, ROLE_PUB, AT (file), NO_GIVEN, 0, 0,
+     "publish the file's contents as one event ('-': standard input)"},
+    {"lines", "PATH", KIND_PATH, ROLE_PUB, AT (lines), NO_GIVEN, 0, 0,
+     "publish each line of the file as an event ('-', or a lone - argument: standard input)"},
+    {"ignore-terminate", NULL, KIND_FLAG, ROLE_SUB, AT (ignore_terminate), NO_GIVEN, 0, 0,
+     "do not subscribe to TERMINATE, nor end on it: for a long-lived subscriber"},
     {"events", "N", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (events), NO_GIVEN, 0, 1000000000,
      "number of events to publish"},
-    {"interval", "MS", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (interval_ms), NO_GIVEN, 0,
-     ONE_HOUR_MS, "milliseconds between events"},
+    {"interval", "MS", KIND_NUMBER, ROLE_PUB | ROLE_DEMO, AT (interval_ms), AT (interval_given), 0,
+     ONE_HOUR_MS,
+     "milliseconds between events (default: 100 for the story, 0 for --message, --file and "
+     "--lines)"},
     {"size", "BYTES", KIND_NUMBER, ROLE_PUB, AT (size), NO_GIVEN, 0, 1000000,
      "pad each event's payload with zero bytes to this many bytes (0: the text alone)"},
     {"wait-subscribers", "N", KIND_NUMBER, ROLE_PUB, AT (wait_subscribers), NO_GIVEN, 0, 1000000,
      "before the first event, wait until the hub counts this many subscribers"},
     {"wait-timeout", "MS", KIND_NUMBER, CLIENTS, AT (wait_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
      "milliseconds to wait for the hub (pub: and the subscribers), then exit 69 (0: no limit)"},
-    {"count", NULL, KIND_FLAG, ROLE_PUB, AT (count), NO_GIVEN, 0, 0,
-     "before each event, ask the hub and print 'Publisher has N subscribers'"},
-    {"terminate", NULL, KIND_FLAG, ROLE_PUB, AT (terminate), NO_GIVEN, 0, 0,
-     "publish TERMINATE after the last event (--no-terminate: don't)"},
+    {"count", NULL, KIND_FLAG, ROLE_PUB, AT (count), AT (count_given), 0, 0,
+     "before each event, ask the hub and print 'Publisher has N subscribers' (default: yes "
+     "for the story, no for --message, --file and --lines)"},
+    {"terminate", NULL, KIND_FLAG, ROLE_PUB, AT (terminate), AT (terminate_given), 0, 0,
+     "publish TERMINATE after the last event (--no-terminate: don't) (default: yes for the "
+     "story, no for --message, --file and --lines)"},
     {"name", "NAME", KIND_NAME, ROLE_SUB, AT (name), NO_GIVEN, 0, 0,
      "subscriber's name in the story (default: from host name and pid)"},
     {"max-messages", "N", KIND_NUMBER, ROLE_SUB, AT (max_messages), NO_GIVEN, 0, UINT64_MAX,
@@ -140,6 +166,8 @@ s_set_defaults (config_t *cfg, role_t role)
     strcpy (cfg->backend, binds ? HERALD_BACKEND_BIND : HERALD_BACKEND_CONNECT);
     strcpy (cfg->control, binds ? HERALD_CONTROL_BIND : HERALD_CONTROL_CONNECT);
     strcpy (cfg->topic, role == ROLE_STATS ? "" : "event");
+    strcpy (cfg->format, role == ROLE_SUB ? "story" : role == ROLE_PUB ? "herald" : "");
+    cfg->repeat = 1;
     strcpy (cfg->out, "herald.cert");
     cfg->events = role == ROLE_DEMO ? HERALD_DEMO_EVENTS : 9;
     cfg->interval_ms = role == ROLE_DEMO ? HERALD_DEMO_INTERVAL_MS : HERALD_INTERVAL_DEFAULT_MS;
@@ -221,6 +249,17 @@ s_set (config_t *cfg, const option_t *option, const char *value, const char *sou
                       (unsigned long long) option->max);
             return -1;
         }
+    } else if (option->kind == KIND_TEXT) {
+        config_list_t *list = (config_list_t *) field;
+        bool argv_value = strncmp (source, "--", 2) == 0;
+        if (argv_value && !list->from_argv)
+            list->count = 0;  //  the command line replaces the environment
+        list->from_argv = argv_value;
+        if (list->count == CONFIG_LIST_MAX) {
+            snprintf (error, error_size, "%s: given more than %d times", source, CONFIG_LIST_MAX);
+            return -1;
+        }
+        list->items[list->count++] = value;
     } else if (strlen (value) >= CONFIG_TEXT_MAX)
         problem = "is too long";
     else if (option->kind == KIND_ENDPOINT && !s_is_endpoint (value))
@@ -232,8 +271,23 @@ s_set (config_t *cfg, const option_t *option, const char *value, const char *sou
     else if ((option->kind == KIND_NAME || option->kind == KIND_PATH)
              && (!*value || !s_is_printable (value)))
         problem = "must be printable and not empty";
-    else
+    else {
         strcpy (field, value);
+        //  Every --topic, for sub; the command line replaces the
+        //  environment.
+        config_list_t *topics = &cfg->topics;
+        bool argv_value = strncmp (source, "--", 2) == 0;
+        if (option->kind == KIND_TOPIC && argv_value && !topics->from_argv)
+            topics->count = 0;
+        if (option->kind == KIND_TOPIC && topics->count == CONFIG_LIST_MAX) {
+            snprintf (error, error_size, "%s: given more than %d times", source, CONFIG_LIST_MAX);
+            return -1;
+        }
+        if (option->kind == KIND_TOPIC) {
+            topics->from_argv = argv_value;
+            topics->items[topics->count++] = value;
+        }
+    }
     if (problem) {
         snprintf (error, error_size, "%s: '%.64s' %s", source, value, problem);
         return -1;
@@ -365,6 +419,12 @@ s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_
     const option_t *flag = NULL;  //  the option before, if it was a flag without a value
     for (int index = 2; index < argc; index++) {
         const char *arg = argv[index];
+        //  A lone "-": lines from standard input, as mosquitto_pub -l.
+        if (streq (arg, "-") && cfg->role == ROLE_PUB) {
+            strcpy (cfg->lines, "-");
+            flag = NULL;
+            continue;
+        }
         if (strncmp (arg, "--", 2) != 0) {
             if (flag)
                 snprintf (error, error_size,
@@ -406,6 +466,52 @@ s_load_arguments (config_t *cfg, int argc, char *const *argv, char *error, size_
         if (s_set (cfg, option, value, source, error, error_size))
             return CONFIG_BAD;
     }
+    return CONFIG_RUN;
+}
+
+//  What pub publishes and how, and how sub prints: one source of events,
+//  a known format; TERMINATE after one-off messages only if asked.
+static config_result_t
+s_check_publishing (config_t *cfg, char *error, size_t error_size)
+{
+    if (cfg->topics.count > 1 && cfg->role != ROLE_SUB) {
+        snprintf (error, error_size, "--topic: only sub takes several");
+        return CONFIG_BAD;
+    }
+    if (cfg->role == ROLE_SUB && cfg->topics.count == 0) {
+        cfg->topics.items[0] = cfg->topic;
+        cfg->topics.count = 1;
+    }
+    const char *const pub_formats[] = {"herald", "multipart", "frame", NULL};
+    const char *const sub_formats[] = {"story", "text", "json", "raw", NULL};
+    const char *const *formats = cfg->role == ROLE_PUB   ? pub_formats
+                                 : cfg->role == ROLE_SUB ? sub_formats
+                                                         : NULL;
+    bool known = formats == NULL;
+    for (size_t index = 0; formats && formats[index]; index++)
+        known |= streq (cfg->format, formats[index]);
+    if (!known) {
+        snprintf (error, error_size, "--format: '%.32s' is not %s", cfg->format,
+                  cfg->role == ROLE_PUB ? "herald, multipart or frame"
+                                        : "story, text, json or raw");
+        return CONFIG_BAD;
+    }
+    if (cfg->role != ROLE_PUB)
+        return CONFIG_RUN;
+    int sources = (cfg->messages.count > 0) + (*cfg->file != 0) + (*cfg->lines != 0);
+    if (sources > 1) {
+        snprintf (error, error_size, "give one of --message, --file and --lines");
+        return CONFIG_BAD;
+    }
+    //  A one-off message must not end every subscriber: TERMINATE only
+    //  when asked for. The story ends with it, as it always has, and tells
+    //  the count at its own pace; the user's data goes at once, quietly.
+    if (sources && !cfg->terminate_given)
+        cfg->terminate = false;
+    if (sources && !cfg->count_given)
+        cfg->count = false;
+    if (sources && !cfg->interval_given)
+        cfg->interval_ms = 0;
     return CONFIG_RUN;
 }
 
@@ -485,7 +591,7 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
         snprintf (error, error_size, "--expect needs --topic");
         return CONFIG_BAD;
     }
-    return CONFIG_RUN;
+    return s_check_publishing (cfg, error, error_size);
 }
 
 config_result_t
@@ -536,8 +642,10 @@ config_print_help (FILE *out, role_t role)
         if (option->kind == KIND_NUMBER && option->given == NO_GIVEN)
             snprintf (shown, sizeof shown, " (default %llu)",
                       (unsigned long long) *(const uint64_t *) field);
-        else if (option->kind == KIND_FLAG)
+        else if (option->kind == KIND_FLAG && !strstr (option->help, "default"))
             snprintf (shown, sizeof shown, " (default %s)", *(const bool *) field ? "yes" : "no");
+        else if (option->kind == KIND_FLAG || option->kind == KIND_TEXT)
+            ;  //  its help says the default, or there is none to say
         else if (option->kind != KIND_NUMBER && *field)
             snprintf (shown, sizeof shown, " (default %s)", field);
         else if (!strstr (option->help, "default"))

@@ -13,6 +13,16 @@
 #include <stdio.h>
 
 #define CONFIG_TEXT_MAX 256
+#define CONFIG_LIST_MAX 64  //  values of an option that may be given several times
+
+//  An option given several times: its values, pointing into argv or the
+//  environment, which outlive the run. Values on the command line replace
+//  those from the environment.
+typedef struct {
+    const char *items[CONFIG_LIST_MAX];
+    size_t count;
+    bool from_argv;
+} config_list_t;
 
 typedef enum {
     ROLE_NONE = 0,
@@ -30,8 +40,17 @@ typedef struct {
     char frontend[CONFIG_TEXT_MAX];  //  hub binds it, publishers connect
     char backend[CONFIG_TEXT_MAX];   //  hub binds it, subscribers connect
     char control[CONFIG_TEXT_MAX];   //  hub binds it, clients connect
-    char topic[CONFIG_TEXT_MAX];
+    char topic[CONFIG_TEXT_MAX];     //  the first --topic
     bool topic_given;
+    config_list_t topics;         //  sub: every --topic
+    char format[16];              //  pub: herald|multipart|frame; sub: story|text|json|raw
+    config_list_t messages;       //  pub: --message, each an event
+    uint64_t repeat;              //  pub: send the messages this many times
+    char file[CONFIG_TEXT_MAX];   //  pub: a file, one event ("-": standard input)
+    char lines[CONFIG_TEXT_MAX];  //  pub: a file, an event per line ("-": standard input)
+    bool terminate_given;         //  pub: --terminate or --no-terminate was given
+    bool count_given, interval_given;
+    bool ignore_terminate;  //  sub: TERMINATE does not end it
     char name[CONFIG_TEXT_MAX];
     char curve_secret[CONFIG_TEXT_MAX];           //  our key pair, czmq certificate
     char curve_server_key[CONFIG_TEXT_MAX];       //  a client: the hub's public certificate

@@ -1,11 +1,13 @@
 /*  subscriber.c - role: a subscriber.
 
-    Connects a SUB socket to the hub's backend, subscribes to its topic and
-    to TERMINATE, proves the hub has counted it (client.c), waits its ready
-    delay (events queue meanwhile), then tells the story of each message it
-    reads. It follows each publisher's sequence numbers and reports any
-    gap. It leaves after max-messages, on TERMINATE,
-    on a signal, or when nothing arrives for its idle timeout. */
+    Connects a SUB socket to the hub's backend, subscribes to its topics
+    and to TERMINATE, proves the hub has counted it (client.c), waits its
+    ready delay (events queue meanwhile), then prints each publication it
+    reads, in any layout (docs/protocol.md): as the story, or as --format
+    text, json or raw. It follows each herald publisher's sequence numbers
+    and reports any gap. It leaves after max-messages, on TERMINATE (unless
+    --ignore-terminate), on a signal, or when nothing arrives for its idle
+    timeout. */
 
 #include "client.h"
 #include "herald.h"
@@ -13,10 +15,12 @@
 #include "roles.h"
 #include "signals.h"
 #include "sock.h"
+#include "text.h"
 #include "wire.h"
 
 #include <czmq.h>
 #include <ctype.h>
+#include <sys/time.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -38,6 +42,9 @@ typedef struct {
     size_t stream_count;
     uint64_t received;  //  messages read, TERMINATE included
     uint64_t lost;      //  sequence numbers skipped
+    bool story;         //  --format story: the story's lines on stdout
+    uint8_t *joined;    //  a multipart payload, its frames joined
+    size_t joined_max;
 } subscriber_t;
 
 //  Follow the publisher's sequence: warn about any gap.
@@ -90,10 +97,9 @@ s_tell (subscriber_t *self, const uint8_t *payload, size_t payload_size)
 //  by one space.
 typedef struct {
     zmsg_t *frames;
-    wire_event_t event;  //  herald's layout: topic, publisher, sequence, payload
-    bool herald;
+    wire_event_t event;  //  topic and payload; publisher and sequence for herald's
+    const char *layout;  //  "herald", "frame" or "multipart"
     bool terminate;
-    uint8_t joined[256];  //  a multipart payload, as far as the story shows it
 } received_t;
 
 static int
@@ -108,10 +114,10 @@ s_receive (subscriber_t *self, received_t *received)
     wire_event_t *event = &received->event;
     *event = (wire_event_t){.topic = data, .topic_size = size};
     if (zmsg_size (received->frames) == 1) {
-        received->herald = wire_event_decode (data, size, event) == 0;
-        received->terminate =
-            wire_topic_is_terminate (data, received->herald ? event->topic_size : size);
-        if (!received->herald) {
+        bool herald = wire_event_decode (data, size, event) == 0;
+        received->layout = herald ? "herald" : "frame";
+        received->terminate = wire_topic_is_terminate (data, herald ? event->topic_size : size);
+        if (!herald) {
             event->topic_size = wire_plain_topic (data, size);
             size_t skip = event->topic_size < size ? event->topic_size + 1 : size;
             event->payload = data + skip;
@@ -119,21 +125,97 @@ s_receive (subscriber_t *self, received_t *received)
         }
         return 0;
     }
+    received->layout = "multipart";
     received->terminate = wire_topic_is_terminate (data, size);
+    size_t needed = 0;
+    for (zframe_t *frame = zmsg_next (received->frames); frame;
+         frame = zmsg_next (received->frames))
+        needed += zframe_size (frame) + 1;
+    if (needed > self->joined_max) {
+        uint8_t *joined = realloc (self->joined, needed);
+        if (!joined) {
+            log_error ("out of memory for a message of %zu bytes", needed);
+            zmsg_destroy (&received->frames);
+            return -1;
+        }
+        self->joined = joined;
+        self->joined_max = needed;
+    }
     size_t used = 0;
+    zmsg_first (received->frames);
     for (zframe_t *frame = zmsg_next (received->frames); frame;
          frame = zmsg_next (received->frames)) {
-        if (used && used < sizeof received->joined)
-            received->joined[used++] = ' ';
-        size_t part = zframe_size (frame);
-        if (part > sizeof received->joined - used)
-            part = sizeof received->joined - used;
-        memcpy (received->joined + used, zframe_data (frame), part);
-        used += part;
+        if (used)
+            self->joined[used++] = ' ';
+        memcpy (self->joined + used, zframe_data (frame), zframe_size (frame));
+        used += zframe_size (frame);
     }
-    event->payload = received->joined;
+    event->payload = self->joined;
     event->payload_size = used;
     return 0;
+}
+
+//  One member of a --format json object: name and the bytes as a string
+//  if they are UTF-8, else name_base64 and the bytes in base64.
+static void
+s_json_bytes (const char *name, const void *data, size_t size)
+{
+    if (text_is_utf8 (data, size)) {
+        printf (",\"%s\":", name);
+        text_json_utf8 (stdout, data, size);
+        return;
+    }
+    zarmour_t *armour = zarmour_new ();
+    char *base64 = armour ? zarmour_encode (armour, data, size) : NULL;
+    printf (",\"%s_base64\":\"%s\"", name, base64 ? base64 : "");
+    zstr_free (&base64);
+    zarmour_destroy (&armour);
+}
+
+//  --format json: one object a line: topic, layout, publisher and sequence
+//  (herald's layout), payload, and when it was received (Unix time).
+static void
+s_print_json (const received_t *received)
+{
+    const wire_event_t *event = &received->event;
+    struct timeval now;
+    gettimeofday (&now, NULL);
+    printf ("{\"layout\":\"%s\"", received->layout);
+    s_json_bytes ("topic", event->topic, event->topic_size);
+    if (streq (received->layout, "herald"))
+        printf (",\"publisher\":\"%016" PRIx64 "\",\"sequence\":%" PRIu64, event->publisher,
+                event->sequence);
+    s_json_bytes ("payload", event->payload, event->payload_size);
+    printf (",\"received\":%lld.%06ld}\n", (long long) now.tv_sec, (long) now.tv_usec);
+}
+
+//  --format raw: the topic and the payload, each after its size as 4 bytes
+//  big-endian: any bytes, for a program to read.
+static void
+s_print_raw (const received_t *received)
+{
+    const wire_event_t *event = &received->event;
+    const void *parts[] = {event->topic, event->payload};
+    size_t sizes[] = {event->topic_size, event->payload_size};
+    for (int index = 0; index < 2; index++) {
+        uint8_t length[4] = {(uint8_t) (sizes[index] >> 24), (uint8_t) (sizes[index] >> 16),
+                             (uint8_t) (sizes[index] >> 8), (uint8_t) sizes[index]};
+        fwrite (length, 1, 4, stdout);
+        fwrite (parts[index], 1, sizes[index], stdout);
+    }
+}
+
+//  True if the topic is one of ours: matches a --topic prefix.
+static bool
+s_wanted (subscriber_t *self, const wire_event_t *event)
+{
+    const config_list_t *topics = &self->cfg->topics;
+    for (size_t index = 0; index < topics->count; index++) {
+        size_t prefix = strlen (topics->items[index]);
+        if (event->topic_size >= prefix && !memcmp (event->topic, topics->items[index], prefix))
+            return true;
+    }
+    return false;
 }
 
 //  Read one publication. Returns 1 if the subscriber should leave, 0 if
@@ -141,6 +223,7 @@ s_receive (subscriber_t *self, received_t *received)
 static int
 s_read (subscriber_t *self)
 {
+    const config_t *cfg = self->cfg;
     received_t received = {0};
     if (s_receive (self, &received)) {
         if (zmq_errno () != EINTR)
@@ -149,26 +232,34 @@ s_read (subscriber_t *self)
     }
     const wire_event_t *event = &received.event;
     int rc = 0;
-    size_t prefix = strlen (self->cfg->topic);
-    if (!received.terminate
-        && (event->topic_size < prefix || memcmp (event->topic, self->cfg->topic, prefix))) {
+    bool terminate = received.terminate && !cfg->ignore_terminate;
+    if (!terminate && !s_wanted (self, event)) {
         //  Only matched the TERMINATE subscription as a prefix (TERMINATED...)
         log_debug ("ignored a message on '%.*s'", (int) event->topic_size,
                    (const char *) event->topic);
         goto done;
     }
     //  Only herald's events carry a sequence to follow.
-    if (received.herald)
+    if (streq (received.layout, "herald"))
         s_follow (self, event);
-    if (received.terminate && !received.herald && !event->payload_size)
+    if (self->story && terminate && !streq (received.layout, "herald") && !event->payload_size)
         s_tell (self, event->topic, event->topic_size);
-    else
+    else if (self->story)
         s_tell (self, event->payload, event->payload_size);
+    else if (terminate)
+        ;  //  the end of the data, not data
+    else if (streq (cfg->format, "text")) {
+        fwrite (event->payload, 1, event->payload_size, stdout);
+        putchar ('\n');
+    } else if (streq (cfg->format, "json"))
+        s_print_json (&received);
+    else
+        s_print_raw (&received);
     self->received++;
-    bool enough = self->cfg->max_messages && self->received >= self->cfg->max_messages;
-    if (enough)
+    bool enough = cfg->max_messages && self->received >= cfg->max_messages;
+    if (enough && self->story)
         printf ("%s has enough reading!\n", self->name);
-    rc = enough || received.terminate;
+    rc = enough || terminate;
 done:
     zmsg_destroy (&received.frames);
     return rc;
@@ -191,7 +282,11 @@ s_run (subscriber_t *self, client_t **control_p)
     herald_pause_until (ready_at);
     if (herald_signal)
         return herald_signal_exit_code ();
-    printf ("%s is ready now to read\n", self->name);
+    if (self->story)
+        printf ("%s is ready now to read\n", self->name);
+    else
+        log_info ("%s is ready now to read", self->name);
+    fflush (stdout);
 
     zmq_pollitem_t items[] = {{zsock_resolve (self->sub), 0, ZMQ_POLLIN, 0},
                               {NULL, herald_signal_fd (), ZMQ_POLLIN, 0}};
@@ -220,7 +315,8 @@ s_run (subscriber_t *self, client_t **control_p)
         }
         rc = s_read (self);
         if (rc == 1) {
-            printf ("%s is terminating!\n", self->name);
+            if (self->story)
+                printf ("%s is terminating!\n", self->name);
             return HERALD_EXIT_OK;
         }
         if (rc == -1 && !herald_signal)
@@ -240,6 +336,7 @@ subscriber_main (const config_t *cfg)
         return HERALD_EXIT_OSERR;
     }
     self->cfg = cfg;
+    self->story = streq (cfg->format, "story");
     if (*cfg->name)
         snprintf (self->name, sizeof self->name, "%s", cfg->name);
     else {
@@ -260,8 +357,10 @@ subscriber_main (const config_t *cfg)
                           "subscriber");
     client_t *control = self->sub ? client_new (cfg->control, &curve, cfg->wait_timeout_ms) : NULL;
     if (control) {
-        zsock_set_subscribe (self->sub, cfg->topic);
-        zsock_set_subscribe (self->sub, HERALD_TERMINATE);
+        for (size_t index = 0; index < cfg->topics.count; index++)
+            zsock_set_subscribe (self->sub, cfg->topics.items[index]);
+        if (!cfg->ignore_terminate)
+            zsock_set_subscribe (self->sub, HERALD_TERMINATE);
         rc = s_run (self, &control);
         log_line (self->lost ? 'W' : 'D', "%s read %" PRIu64 " messages, lost %" PRIu64, self->name,
                   self->received, self->lost);
@@ -271,6 +370,7 @@ subscriber_main (const config_t *cfg)
     client_destroy (&control);
     zsock_destroy (&self->sub);
     sock_curve_destroy (&curve);
+    free (self->joined);
     free (self);
     return rc;
 }

@@ -75,6 +75,51 @@ text_distance (const char *a, const char *b)
 //  --------------------------------------------------------------------------
 //  Self test
 
+bool
+text_is_utf8 (const void *data, size_t size)
+{
+    const uint8_t *bytes = data;
+    size_t index = 0;
+    while (index < size) {
+        uint8_t byte = bytes[index];
+        size_t follow = byte < 0x80                    ? 0
+                        : byte >= 0xc2 && byte <= 0xdf ? 1
+                        : (byte & 0xf0) == 0xe0        ? 2
+                        : byte >= 0xf0 && byte <= 0xf4 ? 3
+                                                       : SIZE_MAX;
+        if (follow == SIZE_MAX || follow > size - index - 1)
+            return false;
+        //  The second byte's range rules out overlong forms, surrogates and
+        //  what lies past U+10FFFF.
+        uint8_t low = byte == 0xe0 ? 0xa0 : byte == 0xf0 ? 0x90 : 0x80;
+        uint8_t high = byte == 0xed ? 0x9f : byte == 0xf4 ? 0x8f : 0xbf;
+        for (size_t next = 1; next <= follow; next++) {
+            uint8_t part = bytes[index + next];
+            if (next == 1 ? part < low || part > high : (part & 0xc0) != 0x80)
+                return false;
+        }
+        index += follow + 1;
+    }
+    return true;
+}
+
+void
+text_json_utf8 (FILE *out, const void *data, size_t size)
+{
+    const uint8_t *bytes = data;
+    fputc ('"', out);
+    for (size_t index = 0; index < size; index++) {
+        uint8_t byte = bytes[index];
+        if (byte == '"' || byte == '\\')
+            fprintf (out, "\\%c", byte);
+        else if (byte < 0x20)
+            fprintf (out, "\\u%04x", byte);
+        else
+            fputc (byte, out);
+    }
+    fputc ('"', out);
+}
+
 void
 text_test (bool verbose)
 {
@@ -95,6 +140,19 @@ text_test (bool verbose)
     text_json_string (out, "a\"b\\c\n\x01\xff", 8);
     fclose (out);
     assert (streq (text, "\"a\\\"b\\\\c\\u000a\\u0001\\u00ff\""));
+    free (text);
+
+    assert (text_is_utf8 ("plain", 5));
+    assert (text_is_utf8 ("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+    assert (!text_is_utf8 ("\xff", 1));
+    assert (!text_is_utf8 ("\xc3", 1));              //  cut short
+    assert (!text_is_utf8 ("\xc0\xaf", 2));          //  overlong
+    assert (!text_is_utf8 ("\xed\xa0\x80", 3));      //  a surrogate
+    assert (!text_is_utf8 ("\xf4\x90\x80\x80", 4));  //  past U+10FFFF
+    out = open_memstream (&text, &length);
+    text_json_utf8 (out, "\"\n\xc3\xa9", 4);
+    fclose (out);
+    assert (streq (text, "\"\\\"\\u000a\xc3\xa9\""));
     free (text);
 
     assert (text_distance ("WAIT_SUBSCRIBER", "WAIT_SUBSCRIBERS") == 1);

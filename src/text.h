@@ -22,6 +22,14 @@ void text_json_string (FILE *out, const void *data, size_t size);
 //  "did you mean" suggestions; capped at 255.
 size_t text_distance (const char *a, const char *b);
 
+//  True if the bytes are valid UTF-8 (RFC 3629: no overlong forms, no
+//  surrogates, nothing past U+10FFFF).
+bool text_is_utf8 (const void *data, size_t size);
+
+//  Write valid UTF-8 text (text_is_utf8) as a JSON string: its characters
+//  as they are, but for the quote, the backslash and control characters.
+void text_json_utf8 (FILE *out, const void *data, size_t size);
+
 //  Self test.
 void text_test (bool verbose);
 

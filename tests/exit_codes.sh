@@ -127,6 +127,8 @@ finish hub 0 5
 # keygen
 ends keygen 0 "written" "$HERALD" keygen --out "$TMP/other.cert"
 ends keygen 64 "stray argument" "$HERALD" keygen stray
+ends pub 66 "no such file" "$HERALD" pub --lines "$TMP/no/such/file" --control "$NOWHERE"
+ends pub 66 "no such file" "$HERALD" pub --file "$TMP/no/such/file" --control "$NOWHERE"
 ends keygen 73 "no such folder" "$HERALD" keygen --out "$TMP/no/such/folder/key.cert"
 ends keygen 73 "a key pair there already" "$HERALD" keygen --out "$TMP/other.cert"
 
