@@ -4,7 +4,9 @@
 # names what to install and fails.
 #   deps.sh        what make, make run and make test need
 #   deps.sh fuzz   clang and its libFuzzer runtime, for make fuzz
-#   deps.sh test   the tools some tests need (tcpdump, for the capture test);
+#   deps.sh test   the tools some tests need (tcpdump, for the capture test;
+#                  python3-zmq, Debian's pyzmq, for the tests that use a
+#                  plain ZeroMQ client: hostile, plain, python_client);
 #                  never fails: a test whose tool is missing skips itself
 #   deps.sh bench  python3, which renders the bench's report (make bench);
 #                  gnuplot, for the chart, stays optional as the servers do
@@ -45,6 +47,14 @@ if [ "${1:-}" = test ]; then
         else
             ( install tcpdump "tcpdump" ) \
                 || echo "herald: could not install tcpdump, so the capture test will skip" >&2
+        fi
+    fi
+    if ! /usr/bin/python3 -c 'import zmq' >/dev/null 2>&1; then
+        if ! command -v apt-get >/dev/null 2>&1; then
+            echo "herald: python3-zmq is missing, so the tests with a plain ZeroMQ client will skip" >&2
+        else
+            ( install python3-zmq "python3-zmq" ) \
+                || echo "herald: could not install python3-zmq, so the tests with a plain ZeroMQ client will skip" >&2
         fi
     fi
     exit 0
