@@ -3,13 +3,14 @@
 
     herald_bench --herald PATH [--out DIR] [--quick] [--runs N] ...
 
-    Each point (throughput at a fan-out, latency, time to ready, taking
-    subscriptions, herald's subscription table) is measured --runs times
-    for every system it applies to, the systems taking turns run by run, so
-    that noise on the machine hits them all alike. Every run starts its
-    server afresh (the hub's peak memory is its own), connects the clients,
-    proves they are ready, publishes and waits until every subscriber has
-    every event, or reports what was lost; taking subscriptions
+    Each point (throughput at a fan-out, the same with ZeroMQ's two-frame
+    plain publications, latency, time to ready, taking subscriptions,
+    herald's subscription table) is measured --runs times for every system
+    it applies to, the systems taking turns run by run, so that noise on
+    the machine hits them all alike. Every run starts its server afresh
+    (the hub's peak memory is its own), connects the clients, proves they
+    are ready, publishes and waits until every subscriber has every event,
+    or reports what was lost; taking subscriptions
     (bench_subs.c) times the hub instead, and the table case
     (bench_table.c) herald's subscription table in this process, with no
     server. Every run's sample goes to stdout as CSV and, with the run's
@@ -22,6 +23,7 @@
 #include "herald.h"
 #include "wire.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -96,17 +98,20 @@ static const char *s_usage =
     "  --quick              smoke run: tiny counts, 1 run; exit 0 only if every\n"
     "                       subscriber got every event\n"
     "  --runs N             runs per case and system (default 5)\n"
-    "  --cases LIST         throughput,latency,ready,subscriptions,table (default:\n"
-    "                       all; subscriptions: herald and zmq_proxy only; table:\n"
-    "                       herald's subscription table in this process, no server)\n"
-    "  --subscribers LIST   throughput fan-outs (default 1,4,16,64,256)\n"
+    "  --cases LIST         throughput,plain,latency,ready,subscriptions,table\n"
+    "                       (default: all; plain: throughput with ZeroMQ's two-frame\n"
+    "                       [topic][payload] publications, direct, zmq_proxy and\n"
+    "                       herald only; subscriptions: herald and zmq_proxy only;\n"
+    "                       table: herald's subscription table in this process, no\n"
+    "                       server)\n"
+    "  --subscribers LIST   throughput and plain fan-outs (default 1,4,16,64,256)\n"
     "  --systems LIST       direct,zmq_proxy,herald,redis,nats (default: all)\n"
-    "  --messages N         deliveries per throughput run, over all subscribers\n"
-    "                       (default 1500000)\n"
+    "  --messages N         deliveries per throughput or plain run, over all\n"
+    "                       subscribers (default 1500000)\n"
     "  --also NAME=PATH     also measure the hub of another herald binary as NAME\n"
     "  --port-base P        first TCP port (default 26000; 26500 with --quick)\n"
     "  --batch K            K events (1..64) to a message in throughput runs, every\n"
-    "                       system (an experiment: not herald's format)\n"
+    "                       system (an experiment: not herald's format; not plain)\n"
     "  --redis-server PATH, --nats-server PATH   the servers to run\n";
 
 //  --------------------------------------------------------------------------
@@ -369,11 +374,28 @@ s_start_server (context_t *context, const system_t *system, run_t *run, char *lo
     return 0;
 }
 
+//  The plain case: a payload numbered as an event would be (bench.h), one
+//  publication to a message, as fast as possible.
+static int
+s_publish_plain (const backend_t *backend, run_t *run)
+{
+    uint8_t payload[BENCH_PAYLOAD_SIZE] = {0};
+    for (uint64_t sequence = 1; sequence <= run->messages; sequence++) {
+        uint64_t number = htobe64 (sequence);
+        memcpy (payload, &number, sizeof number);
+        if (backend->publish (run, payload, sizeof payload))
+            return -1;
+    }
+    return backend->flush (run);
+}
+
 //  Publish the run's events, as fast as possible or at run->rate; with
 //  --batch, several events to a message.
 static int
 s_publish_all (const backend_t *backend, run_t *run)
 {
+    if (run->mode == MODE_PLAIN)
+        return s_publish_plain (backend, run);
     static uint8_t message[BENCH_MESSAGE_MAX];
     uint8_t payload[BENCH_PAYLOAD_SIZE] = {0};
     size_t used = 0, batch = run->rate ? 1 : (size_t) run->batch;
@@ -493,6 +515,9 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     sample->delivered = sink_delivered (&run.sink);
     sample->disorder = atomic_load (&run.sink.disorder);
     sample->complete = published == 0 && sample->delivered == sample->expected;
+    //  Asked only now, so that the hub's CPU above is the publishing's.
+    if (sample->complete && backend->verify && backend->verify (&run))
+        sample->complete = false;
     sample->seconds = (double) ((done ? done : bench_now_ns ()) - start) / 1e9;
     if (sample->complete)
         sample->throughput = (double) run.messages / sample->seconds;
@@ -569,12 +594,18 @@ s_plan (bench_t *bench, const options_t *options)
                           : options->quick    ? 40000
                                               : DELIVERIES_DEFAULT;
     uint64_t least = options->quick ? 1000 : MESSAGES_MIN;
-    if (s_listed (options->cases, "throughput"))
+    //  plain at the same fan-outs and counts as throughput: the two tables
+    //  read side by side.
+    bench_mode_t streams[] = {MODE_THROUGHPUT, MODE_PLAIN};
+    for (size_t mode = 0; mode < sizeof streams / sizeof streams[0]; mode++) {
+        if (!s_listed (options->cases, results_mode_name (streams[mode])))
+            continue;
         for (int index = 0; index < fanout_count; index++) {
             uint64_t messages = deliveries / (uint64_t) fanouts[index];
             bench->points[bench->point_count++] =
-                (point_t){MODE_THROUGHPUT, fanouts[index], messages > least ? messages : least};
+                (point_t){streams[mode], fanouts[index], messages > least ? messages : least};
         }
+    }
     if (s_listed (options->cases, "latency"))
         bench->points[bench->point_count++] =
             (point_t){MODE_LATENCY, 1, options->quick ? 2000 : LATENCY_SAMPLES};
@@ -679,7 +710,8 @@ s_cpu_times (void)
 
 //  Whether a system is measured at a point: taking subscriptions is a
 //  hub's (not direct's) and is ZeroMQ's (Redis and NATS subscribe
-//  otherwise); the table is herald's, the code this bench links, and so is
+//  otherwise); plain publications are ZeroMQ's frames, which Redis and NATS
+//  do not have; the table is herald's, the code this bench links, and so is
 //  measured once, as the first herald's (not again for --also's).
 static bool
 s_measures (const bench_t *bench, const system_t *system, const point_t *point)
@@ -690,9 +722,12 @@ s_measures (const bench_t *bench, const system_t *system, const point_t *point)
             first++;
         return system == first && system->kind == SYS_HERALD;
     }
+    bool zmq =
+        system->kind == SYS_DIRECT || system->kind == SYS_PROXY || system->kind == SYS_HERALD;
     return system->available
            && (point->mode != MODE_SUBSCRIPTIONS || system->kind == SYS_PROXY
-               || system->kind == SYS_HERALD);
+               || system->kind == SYS_HERALD)
+           && (point->mode != MODE_PLAIN || zmq);
 }
 
 //  Every run, systems taking turns: run 1 of every point and system, then

@@ -1,8 +1,8 @@
 /*  bench.h - herald_bench: herald's hub side by side with the alternatives.
 
     One run is one system (direct PUB->SUB, a zmq_proxy hub, herald's hub,
-    Redis, NATS) at one fan-out, in one mode (throughput, latency, time to
-    ready, subscriptions, table). The driver (bench.c) starts the system's server
+    Redis, NATS) at one fan-out, in one mode (throughput, plain, latency,
+    time to ready, subscriptions, table). The driver (bench.c) starts the system's server
     process, lets a backend (bench_zmq.c, bench_redis.c, bench_nats.c)
     connect the publisher and the subscribers and prove they are ready,
     publishes, and waits until every subscriber has every message or the
@@ -29,7 +29,12 @@
 //  empty topic, that is a 0x00 byte, herald's header (18 bytes) and 100
 //  bytes of payload, whose first 8 bytes are the send time in latency runs.
 //  The ZeroMQ systems put the topic in front, which makes it herald's
-//  one-frame message "event", 0x00, header, payload.
+//  one-frame message "event", 0x00, header, payload. The plain case sends
+//  the classic ZeroMQ publication instead, which herald's hub forwards as
+//  it came (docs/protocol.md, "Plain publications"): two frames, "event"
+//  and BENCH_PAYLOAD_SIZE bytes, the first 8 the sequence number (big-
+//  endian, as in herald's header: a plain publication has none of its own),
+//  the rest zeros.
 #define BENCH_TOPIC        "event"
 #define BENCH_PAYLOAD_SIZE 100
 #define BENCH_BODY_MAX     (1 + 18 + BENCH_PAYLOAD_SIZE)
@@ -58,6 +63,7 @@
 typedef enum { SYS_DIRECT, SYS_PROXY, SYS_HERALD, SYS_REDIS, SYS_NATS } sys_kind_t;
 typedef enum {
     MODE_THROUGHPUT,
+    MODE_PLAIN,  //  throughput, with plain publications: ZeroMQ systems only
     MODE_LATENCY,
     MODE_READY,
     MODE_SUBSCRIPTIONS,
@@ -91,16 +97,20 @@ struct run_s;
 //  backend shares. Before open () the driver puts state_size zeroed bytes at
 //  run->state. open () makes the subscribers and the publisher and returns
 //  once the publisher's events are sure to reach every subscriber; publish ()
-//  sends one event; flush () returns once everything published has left the
+//  sends one message (plain: one payload); flush () returns once everything published has left the
 //  publisher; close () releases what open () made, whether open () got to
 //  the end or not, once the subscribers' reader thread (if open () started
-//  one) has stopped. The driver then frees the state.
+//  one) has stopped. The driver then frees the state. verify (), if there
+//  is one, is asked once every subscriber has every event: 0 if the
+//  server's own counters agree with what the run sent, else -1 with the
+//  run failed.
 typedef struct {
     size_t state_size;
     int (*open) (struct run_s *run);
     int (*publish) (struct run_s *run, const uint8_t *body, size_t size);
     int (*flush) (struct run_s *run);
     void (*close) (struct run_s *run);
+    int (*verify) (struct run_s *run);
 } backend_t;
 
 //  One run of one system.
@@ -110,7 +120,7 @@ typedef struct run_s {
     int subscribers;
     uint64_t messages;  //  events to publish
     int rate;           //  events per second, 0 for as fast as possible
-    int batch;          //  events per message in throughput runs
+    int batch;          //  events per message in throughput runs (not plain)
     int port;           //  first of the ports this run may use
     pid_t hub;          //  the server process, 0 for direct
     sink_t sink;
@@ -142,8 +152,10 @@ extern const backend_t bench_nats_backend;
 
 //  One system compared, and why it cannot run if it cannot.
 #define BENCH_MAX_SYSTEMS 8
-#define BENCH_MAX_POINTS  16
-#define BENCH_MAX_RUNS    25
+//  Each fan-out is a point twice (throughput, plain): 8 fan-outs and the
+//  other cases' points fit.
+#define BENCH_MAX_POINTS 24
+#define BENCH_MAX_RUNS   25
 
 typedef struct {
     char name[32];  //  as shown: direct, zmq_proxy, herald, Redis, NATS
@@ -159,7 +171,7 @@ typedef struct {
 typedef struct {
     bench_mode_t mode;
     int subscribers;
-    uint64_t messages;  //  per subscriber (throughput) or in all (latency);
+    uint64_t messages;  //  per subscriber (throughput, plain) or in all (latency);
                         //  subscriptions per subscriber (subscriptions, table)
 } point_t;
 
@@ -254,6 +266,8 @@ void sink_destroy (sink_t *self);
 //  sequence, count them, take their latency. Safe from one thread per
 //  subscriber at a time.
 void sink_deliver (sink_t *self, int index, const void *body, size_t size);
+//  The same for the payload of a plain publication (see BENCH_TOPIC).
+void sink_deliver_plain (sink_t *self, int index, const void *payload, size_t size);
 //  Subscriber index is ready, or its connection broke.
 void sink_set_ready (sink_t *self, int index);
 void sink_set_failed (sink_t *self, int index);

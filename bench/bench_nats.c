@@ -167,4 +167,4 @@ s_close (run_t *run)
     free (self->closures);
 }
 
-const backend_t bench_nats_backend = {sizeof (nstate_t), s_open, s_publish, s_flush, s_close};
+const backend_t bench_nats_backend = {sizeof (nstate_t), s_open, s_publish, s_flush, s_close, NULL};

@@ -267,4 +267,5 @@ s_close (run_t *run)
     free (self->subscribed);
 }
 
-const backend_t bench_redis_backend = {sizeof (rstate_t), s_open, s_publish, s_flush, s_close};
+const backend_t bench_redis_backend = {sizeof (rstate_t), s_open,  s_publish,
+                                       s_flush,           s_close, NULL};

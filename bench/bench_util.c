@@ -4,6 +4,7 @@
 #include "bench.h"
 #include "wire.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -109,22 +110,18 @@ s_signal (sink_t *self)
     pthread_mutex_unlock (&self->lock);
 }
 
-//  One event of subscriber index.
+//  One event or plain publication of subscriber index, numbered sequence;
+//  payload carries the send time in latency runs (plain: NULL, no latency).
 static void
-s_deliver_one (sink_t *self, int index, const uint8_t *body, size_t size)
+s_count (sink_t *self, int index, uint64_t sequence, const uint8_t *payload, size_t payload_size)
 {
-    wire_event_t event;
-    if (wire_event_decode (body, size, &event)) {
+    if (sequence != self->next_sequence[index])
         atomic_fetch_add (&self->disorder, 1);
-        return;
-    }
-    if (event.sequence != self->next_sequence[index])
-        atomic_fetch_add (&self->disorder, 1);
-    self->next_sequence[index] = event.sequence + 1;
-    if (index == 0 && self->latency_count < self->latency_cap && event.sequence > self->latency_skip
-        && event.payload_size >= sizeof (int64_t)) {
+    self->next_sequence[index] = sequence + 1;
+    if (index == 0 && self->latency_count < self->latency_cap && sequence > self->latency_skip
+        && payload_size >= sizeof (int64_t)) {
         int64_t sent;
-        memcpy (&sent, event.payload, sizeof sent);
+        memcpy (&sent, payload, sizeof sent);
         self->latency[self->latency_count++] = bench_now_ns () - sent;
     }
     //  One writer per counter: a plain load and store is enough.
@@ -135,6 +132,18 @@ s_deliver_one (sink_t *self, int index, const uint8_t *body, size_t size)
         atomic_store (&self->done_ns, bench_now_ns ());
         s_signal (self);
     }
+}
+
+//  One event of subscriber index.
+static void
+s_deliver_one (sink_t *self, int index, const uint8_t *body, size_t size)
+{
+    wire_event_t event;
+    if (wire_event_decode (body, size, &event)) {
+        atomic_fetch_add (&self->disorder, 1);
+        return;
+    }
+    s_count (self, index, event.sequence, event.payload, event.payload_size);
 }
 
 void
@@ -148,6 +157,18 @@ sink_deliver (sink_t *self, int index, const void *body, size_t size)
     }
     for (size_t offset = 0; offset < size; offset += BENCH_BODY_MAX)
         s_deliver_one (self, index, bytes + offset, BENCH_BODY_MAX);
+}
+
+void
+sink_deliver_plain (sink_t *self, int index, const void *payload, size_t size)
+{
+    uint64_t sequence;
+    if (size != BENCH_PAYLOAD_SIZE) {
+        atomic_fetch_add (&self->disorder, 1);
+        return;
+    }
+    memcpy (&sequence, payload, sizeof sequence);
+    s_count (self, index, be64toh (sequence), NULL, 0);
 }
 
 void

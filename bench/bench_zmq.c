@@ -8,7 +8,9 @@
     herald     herald's hub, started by the driver.
 
     The same one-frame message travels in all three, herald's format:
-    "event", 0x00, herald's header, payload. The publisher's PUB has
+    "event", 0x00, herald's header, payload; in the plain case, the same
+    two frames in all three, "event" and the payload (bench.h), which
+    herald's hub forwards as a plain publication. The publisher's PUB has
     ZMQ_XPUB_NODROP and every queue holds BENCH_HWM messages, so nothing is
     dropped. The subscribers are SUB sockets in one thread with their own
     context; the publisher runs in the driver's thread with another.
@@ -17,7 +19,11 @@
     with PROBE and waits until the hub's WAIT counts every subscriber, as
     src/publisher.c does; direct and zmq_proxy have no count, so the
     publisher repeats a warm-up message until every subscriber has seen one
-    (its subscription to the event topic went before it on the same path). */
+    (its subscription to the event topic went before it on the same path).
+    In the plain case too: the event probe proves the PUB's connection,
+    which every later message takes whatever its frames. After a plain run
+    herald's STATS must count every publication as plain and none as an
+    event, so that the case is sure to have measured the plain path. */
 
 #include "bench.h"
 #include "client.h"
@@ -66,7 +72,8 @@ bench_zmq_set_int (run_t *run, void *socket, int option, int value, const char *
 }
 
 //  Hand one message to the sink: the topic, then one or more events, each
-//  starting with the 0x00 byte that ends the topic in herald's format.
+//  starting with the 0x00 byte that ends the topic in herald's format. In
+//  the plain case only the warm-up comes as one frame.
 static void
 s_take (zstate_t *self, int index, const uint8_t *data, size_t size)
 {
@@ -76,10 +83,31 @@ s_take (zstate_t *self, int index, const uint8_t *data, size_t size)
             self->warm[index] = true;
             sink_set_ready (&self->run->sink, index);
         }
-    } else if (events)
+    } else if (events && self->run->mode != MODE_PLAIN)
         sink_deliver (&self->run->sink, index, events, size - (size_t) (events - data));
     else
         atomic_fetch_add (&self->run->sink.disorder, 1);
+}
+
+//  A plain publication, its first frame read: that must be the topic, and
+//  the payload the second and last frame. A message of all its frames is
+//  there once its first is.
+static void
+s_take_plain (zstate_t *self, int index, void *socket, zmq_msg_t *message)
+{
+    size_t topic_size = strlen (BENCH_TOPIC);
+    bool topic = zmq_msg_size (message) == topic_size
+                 && memcmp (zmq_msg_data (message), BENCH_TOPIC, topic_size) == 0;
+    if (zmq_msg_recv (message, socket, 0) == -1)
+        return;
+    if (topic && !zmq_msg_more (message)) {
+        sink_deliver_plain (&self->run->sink, index, zmq_msg_data (message),
+                            zmq_msg_size (message));
+        return;
+    }
+    atomic_fetch_add (&self->run->sink.disorder, 1);
+    while (zmq_msg_more (message) && zmq_msg_recv (message, socket, 0) != -1)
+        ;
 }
 
 //  Read everything subscriber index has ready, up to a batch.
@@ -90,6 +118,10 @@ s_drain (zstate_t *self, int index, zmq_msg_t *message)
     for (int count = 0; count < DRAIN_BATCH; count++) {
         if (zmq_msg_recv (message, socket, ZMQ_DONTWAIT) == -1)
             return;
+        if (zmq_msg_more (message) && self->run->mode == MODE_PLAIN) {
+            s_take_plain (self, index, socket, message);
+            continue;
+        }
         if (zmq_msg_more (message)) {
             atomic_fetch_add (&self->run->sink.disorder, 1);
             while (zmq_msg_more (message) && zmq_msg_recv (message, socket, 0) != -1)
@@ -269,11 +301,25 @@ s_open (run_t *run)
     return run->kind == SYS_HERALD ? s_ready_herald (self) : s_ready_warm (self);
 }
 
+//  The plain case: the topic, then the payload, two frames.
+static int
+s_publish_plain (zstate_t *self, const uint8_t *payload, size_t size)
+{
+    if (zmq_send (self->pub, BENCH_TOPIC, strlen (BENCH_TOPIC), ZMQ_SNDMORE) == -1
+        || zmq_send (self->pub, payload, size, 0) == -1) {
+        run_fail (self->run, "publisher cannot send: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
 //  Send topic and events as one frame: herald's format.
 static int
 s_publish (run_t *run, const uint8_t *body, size_t size)
 {
     zstate_t *self = run->state;
+    if (run->mode == MODE_PLAIN)
+        return s_publish_plain (self, body, size);
     size_t topic_size = strlen (BENCH_TOPIC);
     if (topic_size + size > sizeof self->message) {
         run_fail (run, "a message of %zu bytes does not fit", size);
@@ -316,7 +362,57 @@ s_close (run_t *run)
     free (self->warm);
 }
 
-const backend_t bench_zmq_backend = {sizeof (zstate_t), s_open, s_publish, s_flush, s_close};
+//  A field of the "messages" object of herald's STATS, or -1 if absent.
+static int
+s_stats_field (const char *json, const char *name, uint64_t *value)
+{
+    char key[32];
+    snprintf (key, sizeof key, "\"%s\":", name);
+    const char *messages = strstr (json, "\"messages\":{");
+    const char *found = messages ? strstr (messages, key) : NULL;
+    char *end = NULL;
+    if (found)
+        *value = strtoull (found + strlen (key), &end, 10);
+    return found && end != found + strlen (key) ? 0 : -1;
+}
+
+//  herald, plain case: the hub counted every publication as plain, in and
+//  out (once each: out counts what the backend accepted, not its copies),
+//  and none as an event.
+static int
+s_verify (run_t *run)
+{
+    zstate_t *self = run->state;
+    if (run->kind != SYS_HERALD || run->mode != MODE_PLAIN)
+        return 0;
+    char *json = NULL;
+    if (client_stats (self->control, &json)) {
+        run_fail (run, "herald's hub did not answer STATS");
+        return -1;
+    }
+    uint64_t events_in = 0, events_out = 0, plain_in = 0, plain_out = 0;
+    bool parsed = s_stats_field (json, "in", &events_in) == 0
+                  && s_stats_field (json, "out", &events_out) == 0
+                  && s_stats_field (json, "plain_in", &plain_in) == 0
+                  && s_stats_field (json, "plain_out", &plain_out) == 0;
+    free (json);
+    if (!parsed) {
+        run_fail (run, "herald's STATS has no messages.in, out, plain_in or plain_out");
+        return -1;
+    }
+    if (events_in || events_out || plain_in != run->messages || plain_out != run->messages) {
+        run_fail (run,
+                  "herald's STATS counted events %" PRIu64 " in, %" PRIu64 " out, plain "
+                  "publications %" PRIu64 " in, %" PRIu64 " out; the run sent %" PRIu64
+                  " plain publications",
+                  events_in, events_out, plain_in, plain_out, run->messages);
+        return -1;
+    }
+    return 0;
+}
+
+const backend_t bench_zmq_backend = {sizeof (zstate_t), s_open,  s_publish,
+                                     s_flush,           s_close, s_verify};
 
 //  --------------------------------------------------------------------------
 //  The zmq_proxy hub: what a hub that just forwards gets, with the same

@@ -42,6 +42,8 @@ COSTS = (("cpu", "cpu_per_million", False), ("rss", "peak_mb", False),
 COLOURS = {"direct": "#7f7f7f", "zmq_proxy": "#1f77b4", "herald": "#d62728", "redis": "#2ca02c",
            "nats": "#ff7f0e"}
 ALSO_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # --also's herald hubs
+# The systems that send ZeroMQ's frames, the only ones the plain case measures.
+ZEROMQ = ("direct", "zmq_proxy", "herald")
 
 HERE = os.path.dirname(os.path.abspath(__file__))  # where the templates are
 NAN = float("nan")
@@ -233,6 +235,8 @@ class Report:
         if not system["available"]:
             return "not installed"
         rows = self.rows(system, point)
+        if not rows:  # not measured at this point: Redis and NATS in the plain case
+            return "—"
         expected, delivered, disorder = (sum(row[name] for row in rows)
                                          for name in ("expected", "delivered", "disorder"))
         failed = sum(1 for row in rows if not row["complete"])
@@ -308,29 +312,44 @@ class Report:
                                 "p50_us", 1.0, True, True))
         return [self.fill("targets", rows="\n".join(rows))]
 
-    def throughput(self):
-        points, herald = self.points_of("throughput"), self.herald
-        if not points:
-            return []
-        # Each system against herald; another herald hub (--also) is the other way round.
-        others = [system for system in self.systems if herald and system is not herald]
+    def rates(self, points, systems):
+        """Events/s per subscriber, a row per point and a column per system, then each
+        system against herald; another herald hub (--also) the other way round."""
+        herald = self.herald
+        others = [system for system in systems if herald and system is not herald]
         pairs = [(system, herald) if system["kind"] == "herald" else (herald, system)
                  for system in others]
-        titles = [system["name"] for system in self.systems]
+        titles = [system["name"] for system in systems]
         titles += [("%s/herald" if system["kind"] == "herald" else "herald/%s") % system["name"]
                    for system in others]
         rows = [(point["subscribers"],
-                 [self.cell(system, point, "throughput", rate) for system in self.systems]
+                 [self.cell(system, point, "throughput", rate) for system in systems]
                  + [self.ratio(one, other, point, "throughput") for one, other in pairs])
                 for point in points]
+        return table("subscribers", titles, rows)
+
+    def throughput(self):
+        points = self.points_of("throughput")
+        if not points:
+            return []
         return [self.fill("throughput", runs="%d" % self.runs,
-                          table=table("subscribers", titles, rows))]
+                          table=self.rates(points, self.systems))]
+
+    def plain(self):
+        points = self.points_of("plain")
+        if not points:
+            return []
+        systems = [system for system in self.systems if system["kind"] in ZEROMQ]
+        hubs = [system for system in systems if system["kind"] != "direct"]
+        return [self.fill("plain", runs="%d" % self.runs, table=self.rates(points, systems),
+                          cpu=self.medians([(point["subscribers"], point, "cpu_per_million")
+                                            for point in points], systems=hubs))]
 
     def delivery(self):
         rows = [("%s, %d subscriber%s" % (point["mode"], point["subscribers"],
                                           plural(point["subscribers"])),
                  [self.delivered(system, point) for system in self.systems])
-                for point in self.points if point["mode"] in ("throughput", "latency")]
+                for point in self.points if point["mode"] in ("throughput", "plain", "latency")]
         return [self.fill("delivery", table=table("case", [system["name"]
                                                            for system in self.systems], rows))]
 
@@ -427,11 +446,12 @@ class Report:
             throughput = self.fill("method throughput",
                                    events="%d" % (points[0]["messages"] * points[0]["subscribers"]),
                                    each="%d" % points[-1]["messages"])
+        plain = self.fill("method plain") if self.point("plain") else ""
         if self.point("subscriptions"):
             subscriptions = self.fill("method subscriptions")
         tabled = self.fill("method table") if self.point("table") and self.herald else ""
-        return [self.fill("method", throughput=throughput, subscriptions=subscriptions,
-                          table=tabled)]
+        return [self.fill("method", throughput=throughput, plain=plain,
+                          subscriptions=subscriptions, table=tabled)]
 
     def tail(self):
         missing = "\n".join("- %s: %s" % (system["name"], system["missing"])
@@ -442,8 +462,8 @@ class Report:
     def markdown(self):
         """bench.md: the sections, a blank line apart."""
         return "\n\n".join(block for section in (
-            self.head, self.targets, self.throughput, self.delivery, self.latency, self.cost,
-            self.ready, self.subscriptions, self.subtable, self.method, self.tail)
+            self.head, self.targets, self.throughput, self.plain, self.delivery, self.latency,
+            self.cost, self.ready, self.subscriptions, self.subtable, self.method, self.tail)
             for block in section()) + "\n"
 
     # The chart

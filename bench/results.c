@@ -13,7 +13,8 @@
 #include <string.h>
 
 static const char *s_kind_names[] = {"direct", "zmq_proxy", "herald", "redis", "nats"};
-static const char *s_mode_names[] = {"throughput", "latency", "ready", "subscriptions", "table"};
+static const char *s_mode_names[] = {"throughput", "plain",         "latency",
+                                     "ready",      "subscriptions", "table"};
 //  The table case's operations, as their columns are named:
 //  table_<name>_p50_us, _p99_us, _max_us, _samples.
 static const char *s_table_op_names[TABLE_OPS] = {
@@ -68,7 +69,8 @@ results_csv (const bench_t *bench, FILE *out)
                 const point_t *what = &bench->points[point];
                 if (!sample->ran)
                     continue;
-                bool moved = what->mode == MODE_THROUGHPUT || what->mode == MODE_LATENCY;
+                bool moved = what->mode == MODE_THROUGHPUT || what->mode == MODE_PLAIN
+                             || what->mode == MODE_LATENCY;
                 bool subscribed = what->mode == MODE_SUBSCRIPTIONS;
                 bool tabled = what->mode == MODE_TABLE;
                 s_text (out, bench->systems[system].name);
