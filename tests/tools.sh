@@ -6,7 +6,8 @@
 #     several topics reads both, as JSON objects naming each layout;
 #   - one-off messages do not end subscribers (no TERMINATE unless asked);
 #     --ignore-terminate keeps a subscriber through an explicit one;
-#   - --file publishes a whole file, binary, as one event (base64 in JSON).
+#   - --file publishes a whole file, binary, as one event (base64 in JSON);
+#   - --format raw writes each topic and payload after its size.
 . "$(dirname "$0")/lib.sh"
 
 start_hub
@@ -53,6 +54,16 @@ cat >"$TMP/json.expected" <<'JSON'
 {"layout":"frame","topic":"sport","payload":"last"}
 JSON
 cmp -s "$TMP/json.expected" "$TMP/json.seen" || fail "sub --format json read: $(cat "$TMP/json.out")"
+# Raw: each topic and payload after its size, 4 bytes big-endian.
+start raw "$HERALD" sub --backend "$BACKEND" --control "$CONTROL" --format raw --topic raw \
+    --max-messages 2 --idle-timeout 20000
+"$HERALD" stats --control "$CONTROL" --topic raw --expect 1 --wait-timeout 10000 >/dev/null \
+    || fail "the raw subscriber was not counted"
+"$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --topic raw --message hi \
+    --message '' >/dev/null || fail "pub for raw"
+finish raw 0
+printf '\000\000\000\003raw\000\000\000\002hi\000\000\000\003raw\000\000\000\000' \
+    | cmp -s - "$TMP/raw.out" || fail "sub --format raw wrote: $(od -c "$TMP/raw.out")"
 kill -TERM "$(pid_of hub)"
 finish hub 0 5
-echo "tools: lines byte for byte in every layout, messages, files, JSON, several topics"
+echo "tools: lines byte for byte in every layout, messages, files, JSON, raw, several topics"
