@@ -142,11 +142,13 @@ s_receive (subscriber_t *self, received_t *received)
         self->joined_max = needed;
     }
     size_t used = 0;
+    bool first_part = true;
     zmsg_first (received->frames);
     for (zframe_t *frame = zmsg_next (received->frames); frame;
          frame = zmsg_next (received->frames)) {
-        if (used)
+        if (!first_part)
             self->joined[used++] = ' ';
+        first_part = false;
         memcpy (self->joined + used, zframe_data (frame), zframe_size (frame));
         used += zframe_size (frame);
     }

@@ -20,7 +20,7 @@ FRONTEND, BACKEND, CONTROL, SUBSCRIBERS = sys.argv[1], sys.argv[2], sys.argv[3],
 PUBLICATIONS = [
     [b"event", b"hello", b"world"],  # multipart: topic, then the payload's frames
     [b"event single frame"],  # one frame: topic, a space, payload
-    [b"event", b""],
+    [b"event", b"", b"after an empty frame"],
     [b"event"],
     [b"events\x00binary\xff"],
     [b"TERMINATE"],

@@ -30,7 +30,8 @@ done
 for name in h1 h2; do
     finish $name 0
     printf '%s\n' "$name is ready now to read" "$name got message: hello world" \
-        "$name got message: single frame" "$name got message: " "$name got message: " \
+        "$name got message: single frame" "$name got message:  after an empty frame" \
+        "$name got message: " \
         "$name got message: binary." "$name got message: TERMINATE" "$name is terminating!" \
         | cmp -s - "$TMP/$name.out" || fail "$name's story: $(cat "$TMP/$name.out")"
 done
