@@ -6,8 +6,10 @@
 #   deps.sh fuzz   clang and its libFuzzer runtime, for make fuzz
 #   deps.sh test   the tools some tests need (tcpdump, for the capture test;
 #                  python3-zmq, Debian's pyzmq, for the tests that use a
-#                  plain ZeroMQ client: hostile, plain, python_client);
-#                  never fails: a test whose tool is missing skips itself
+#                  plain ZeroMQ client: hostile, plain, python_client;
+#                  iproute2, for the test hosts of multihost); never
+#                  fails: a test whose tool is missing skips itself (but
+#                  for multihost in CI, which fails then)
 #   deps.sh bench  python3, which renders the bench's report (make bench);
 #                  gnuplot, for the chart, stays optional as the servers do
 set -eu
@@ -55,6 +57,14 @@ if [ "${1:-}" = test ]; then
         else
             ( install python3-zmq "python3-zmq" ) \
                 || echo "herald: could not install python3-zmq, so the tests with a plain ZeroMQ client will skip" >&2
+        fi
+    fi
+    if ! command -v ip >/dev/null 2>&1; then
+        if ! command -v apt-get >/dev/null 2>&1; then
+            echo "herald: ip (iproute2) is missing, so the multihost test will skip" >&2
+        else
+            ( install iproute2 "iproute2" ) \
+                || echo "herald: could not install iproute2, so the multihost test will skip" >&2
         fi
     fi
     exit 0

@@ -4,7 +4,8 @@
 # (PORT_BASE, set by ctest, so that tests run in parallel), helpers that
 # start processes and remember them, waits that end on an event or fail at
 # a deadline, and a cleanup that stops every process the test started and
-# fails the test if one had to be stopped.
+# fails the test if one had to be stopped (libraries sourced after it, such
+# as hosts.sh, add their own steps to that cleanup with cleanup_hook).
 
 set -eu
 
@@ -28,6 +29,7 @@ for variable in $(env | sed -n 's/^\(HERALD_[A-Z_]*\)=.*/\1/p'); do
 done
 
 STARTED=""      # names of processes started, in order
+CLEANUP_HOOKS=""    # functions cleanup calls once the processes are stopped
 
 fail() {
     echo "FAIL ($TEST): $*" >&2
@@ -129,6 +131,14 @@ check_story() {
         }' "$TMP/$1.out" >&2 || fail "$1 did not get every event in order"
 }
 
+# cleanup_hook FUNCTION: cleanup calls FUNCTION after stopping the test's
+# processes, hooks added later first; FUNCTION returns non-zero if it had
+# to remove something by force, and the test fails. It runs with set -e
+# ignored, so it checks each step itself.
+cleanup_hook() {
+    CLEANUP_HOOKS="$1 $CLEANUP_HOOKS"
+}
+
 # Stop whatever is still running; fail if anything was left behind.
 cleanup() {
     status=$?
@@ -142,6 +152,11 @@ cleanup() {
     done
     for name in $left; do
         wait "$(pid_of "$name")" >/dev/null 2>&1 || true
+    done
+    # Then what a library such as hosts.sh set up, last made first: a hook
+    # that had to remove something by force says so and fails the test.
+    for hook in $CLEANUP_HOOKS; do
+        "$hook" || { [ "$status" -ne 0 ] || status=1; }
     done
     # A clean exit leaves no dangling sockets behind.
     if grep -l "dangling" "$TMP"/*.err >/dev/null 2>&1; then
