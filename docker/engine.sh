@@ -69,8 +69,10 @@ start() {
     rm -f "$PIDFILE" "$DIR/docker.sock"
     say "starting dockerd, log in $LOG"
     # setsid: the daemon outlives this script and the caller's job control,
-    # and is stopped only by 'stop'.
-    setsid dockerd \
+    # and is stopped only by 'stop'. A swarm service on this engine uses the
+    # image it has, rather than first asking a registry (none may answer)
+    # for a newer one (tests/swarm.sh).
+    DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid dockerd \
         --host "$SOCKET" \
         --data-root "$DIR/data" \
         --exec-root "$DIR/exec" \

@@ -69,6 +69,7 @@ fi
 # the intermediate images its build left behind.
 IMAGES_BEFORE=$TMP/images.before
 docker images --all --quiet --no-trunc | sort -u >"$IMAGES_BEFORE"
+: >"$TMP/build.log"
 # Containers started without Compose carry the label herald.test=$PROJECT.
 run_label=herald.test=$PROJECT
 docker_cleanup() {
@@ -77,18 +78,13 @@ docker_cleanup() {
         docker rm --force --volumes "$id" >/dev/null 2>&1 || true
     done
     docker image rm "$IMAGE" >/dev/null 2>&1 || true
-    # An image that others were built on goes only after them: two rounds.
-    for _ in 1 2; do
-        docker images --all --quiet --no-trunc | sort -u >"$TMP/images.after"
-        for image in $(comm -13 "$IMAGES_BEFORE" "$TMP/images.after"); do
-            docker image rm "$image" >/dev/null 2>&1 || true
-        done
-    done
-    docker images --all --quiet --no-trunc | sort -u >"$TMP/images.after"
+    # Only what our own build made: another test (swarm) or another
+    # checkout may be building on this engine at the same time.
+    remove_built_images "$IMAGES_BEFORE" "$TMP/build.log"
     left=$(docker ps --all --quiet --filter "label=com.docker.compose.project=$PROJECT")
     left="$left$(docker ps --all --quiet --filter "label=$run_label")"
     left="$left$(docker network ls --quiet --filter "label=com.docker.compose.project=$PROJECT")"
-    left="$left$(comm -13 "$IMAGES_BEFORE" "$TMP/images.after")"
+    left="$left$(built_images "$IMAGES_BEFORE" "$TMP/build.log")"
     if [ -n "$left" ]; then
         echo "FAIL ($TEST): containers, networks or images of $PROJECT are left" >&2
         return 1
@@ -96,10 +92,12 @@ docker_cleanup() {
 }
 trap 'code=$?; docker_cleanup || { [ "$code" -ne 0 ] || code=1; }; (exit "$code"); cleanup' EXIT
 
-# 2. Build the image the way users do, through the compose file.
+# 2. Build the image the way users do, through the compose file; with no
+# cache, so that no layer of it is another build's (which that build would
+# remove), and no layer of another build's is ours.
 started=$(date +%s)
 timeout "$BUILD_LIMIT" "${COMPOSE[@]}" --project-name "$PROJECT" --file "$COMPOSE_YML" \
-    build hub >"$TMP/build.log" 2>&1 || {
+    build --no-cache hub >"$TMP/build.log" 2>&1 || {
     tail -n 30 "$TMP/build.log" >&2
     fail "the image did not build within ${BUILD_LIMIT}s"
 }

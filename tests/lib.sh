@@ -139,6 +139,32 @@ cleanup_hook() {
     CLEANUP_HOOKS="$1 $CLEANUP_HOOKS"
 }
 
+# built_images BEFORE LOG: the images that the docker build logged in LOG
+# made: new since BEFORE (a sorted `docker images --all --quiet --no-trunc`)
+# and named in LOG as built, not taken from the cache. Another build, of
+# another test or checkout on the same engine, may make images meanwhile:
+# they are not ours to remove.
+built_images() {
+    awk '/^ ---> Using cache$/ { cached = 1; next }
+         /^ ---> [0-9a-f]+$/ { if (!cached) print $2; cached = 0 }' "$2" | sort -u >"$TMP/built.ids"
+    docker images --all --quiet --no-trunc | sort -u | comm -13 "$1" - | while read -r image; do
+        short=${image#sha256:}
+        if grep -qx "${short:0:12}" "$TMP/built.ids"; then
+            echo "$image"
+        fi
+    done
+}
+
+# remove_built_images BEFORE LOG: remove them. An image that others were
+# built on goes only after them: two rounds.
+remove_built_images() {
+    for _ in 1 2; do
+        for image in $(built_images "$1" "$2"); do
+            docker image rm "$image" >/dev/null 2>&1 || true
+        done
+    done
+}
+
 # Stop whatever is still running; fail if anything was left behind.
 cleanup() {
     status=$?
