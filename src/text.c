@@ -28,21 +28,29 @@ text_parse_u64 (const void *text, size_t size, uint64_t min, uint64_t max, uint6
     return 0;
 }
 
-void
-text_json_string (FILE *out, const void *data, size_t size)
+//  A JSON string of the bytes: the quote and the backslash escaped, and
+//  control characters; bytes past ASCII too, unless utf8 (they are then
+//  valid UTF-8, and pass as they are).
+static void
+s_json (FILE *out, const uint8_t *bytes, size_t size, bool utf8)
 {
-    const uint8_t *bytes = data;
     fputc ('"', out);
     for (size_t index = 0; index < size; index++) {
         uint8_t byte = bytes[index];
         if (byte == '"' || byte == '\\')
             fprintf (out, "\\%c", byte);
-        else if (byte < 0x20 || byte >= 0x7f)
+        else if (byte < 0x20 || (byte >= 0x7f && !utf8))
             fprintf (out, "\\u%04x", byte);
         else
             fputc (byte, out);
     }
     fputc ('"', out);
+}
+
+void
+text_json_string (FILE *out, const void *data, size_t size)
+{
+    s_json (out, data, size, false);
 }
 
 size_t
@@ -106,18 +114,7 @@ text_is_utf8 (const void *data, size_t size)
 void
 text_json_utf8 (FILE *out, const void *data, size_t size)
 {
-    const uint8_t *bytes = data;
-    fputc ('"', out);
-    for (size_t index = 0; index < size; index++) {
-        uint8_t byte = bytes[index];
-        if (byte == '"' || byte == '\\')
-            fprintf (out, "\\%c", byte);
-        else if (byte < 0x20)
-            fprintf (out, "\\u%04x", byte);
-        else
-            fputc (byte, out);
-    }
-    fputc ('"', out);
+    s_json (out, data, size, true);
 }
 
 void
