@@ -50,6 +50,10 @@ static const option_t s_options[] = {
      0, 0, "the hub's endpoint for subscribers"},
     {"control", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB | CLIENTS | ROLE_DEMO, AT (control), NO_GIVEN,
      0, 0, "the hub's control endpoint"},
+    {"federation", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB, AT (federation), NO_GIVEN, 0, 0,
+     "the hub's endpoint for hubs below it (docs/federation.md)"},
+    {"upstream", "ENDPOINT", KIND_ENDPOINT, ROLE_HUB, AT (upstream), NO_GIVEN, 0, 0,
+     "join the federation of the hub whose --federation endpoint this is, below it"},
     {"topic", "TOPIC", KIND_TOPIC, CLIENTS, AT (topic), AT (topic_given), 0, 0,
      "event topic (sub: a prefix, and several --topic may be given; stats: print this topic's "
      "count)"},
@@ -140,6 +144,10 @@ static const option_t s_options[] = {
      0,
      "CURVE: folder of the public keys that may publish TERMINATE (default: any key that may "
      "publish)"},
+    {"curve-allow-federation", "DIR", KIND_PATH, ROLE_HUB, AT (curve_allow_federation), NO_GIVEN, 0,
+     0, "CURVE: folder of the public keys of the hubs that may join below, besides --curve-allow"},
+    {"curve-upstream-key", "FILE", KIND_PATH, ROLE_HUB, AT (curve_upstream_key), NO_GIVEN, 0, 0,
+     "CURVE: the --upstream hub's public key file (needed with --curve-secret and --upstream)"},
     {"out", "FILE", KIND_PATH, ROLE_KEYGEN, AT (out), NO_GIVEN, 0, 0,
      "write the public key to this file and the key pair to FILE_secret"},
     {"force", NULL, KIND_FLAG, ROLE_KEYGEN, AT (force), NO_GIVEN, 0, 0,
@@ -165,6 +173,7 @@ s_set_defaults (config_t *cfg, role_t role)
     strcpy (cfg->frontend, binds ? HERALD_FRONTEND_BIND : HERALD_FRONTEND_CONNECT);
     strcpy (cfg->backend, binds ? HERALD_BACKEND_BIND : HERALD_BACKEND_CONNECT);
     strcpy (cfg->control, binds ? HERALD_CONTROL_BIND : HERALD_CONTROL_CONNECT);
+    strcpy (cfg->federation, HERALD_FEDERATION_BIND);
     strcpy (cfg->topic, role == ROLE_STATS ? "" : "event");
     strcpy (cfg->format, role == ROLE_SUB ? "story" : role == ROLE_PUB ? "herald" : "");
     cfg->repeat = 1;
@@ -572,10 +581,19 @@ s_load (config_t *cfg, int argc, char *const *argv, char *error, size_t error_si
         snprintf (error, error_size, "--curve-secret needs --curve-server-key");
         return CONFIG_BAD;
     }
-    const char *lists[] = {cfg->curve_allow, cfg->curve_allow_publish, cfg->curve_allow_subscribe,
-                           cfg->curve_allow_control, cfg->curve_allow_terminate};
-    const char *list_names[] = {"allow", "allow-publish", "allow-subscribe", "allow-control",
-                                "allow-terminate"};
+    if (*cfg->upstream && *cfg->curve_secret && !*cfg->curve_upstream_key) {
+        snprintf (error, error_size, "--upstream with --curve-secret needs --curve-upstream-key");
+        return CONFIG_BAD;
+    }
+    if (*cfg->curve_upstream_key && !(*cfg->upstream && *cfg->curve_secret)) {
+        snprintf (error, error_size, "--curve-upstream-key needs --upstream and --curve-secret");
+        return CONFIG_BAD;
+    }
+    const char *lists[] = {cfg->curve_allow,           cfg->curve_allow_publish,
+                           cfg->curve_allow_subscribe, cfg->curve_allow_control,
+                           cfg->curve_allow_terminate, cfg->curve_allow_federation};
+    const char *list_names[] = {"allow",         "allow-publish",   "allow-subscribe",
+                                "allow-control", "allow-terminate", "allow-federation"};
     for (size_t index = 0; index < sizeof lists / sizeof lists[0]; index++)
         if (*lists[index] && !*cfg->curve_secret) {
             snprintf (error, error_size, "--curve-%s needs --curve-secret", list_names[index]);

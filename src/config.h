@@ -52,14 +52,18 @@ typedef struct {
     bool count_given, interval_given;
     bool ignore_terminate;  //  sub: TERMINATE does not end it
     char name[CONFIG_TEXT_MAX];
-    char curve_secret[CONFIG_TEXT_MAX];           //  our key pair, czmq certificate
-    char curve_server_key[CONFIG_TEXT_MAX];       //  a client: the hub's public certificate
-    char curve_allow[CONFIG_TEXT_MAX];            //  the hub: folder of keys let in everywhere
-    char curve_allow_publish[CONFIG_TEXT_MAX];    //  ... on the frontend
-    char curve_allow_subscribe[CONFIG_TEXT_MAX];  //  ... on the backend
-    char curve_allow_control[CONFIG_TEXT_MAX];    //  ... on the control port
-    char curve_allow_terminate[CONFIG_TEXT_MAX];  //  keys that may publish TERMINATE
-    char out[CONFIG_TEXT_MAX];                    //  keygen: where to write the key pair
+    char curve_secret[CONFIG_TEXT_MAX];            //  our key pair, czmq certificate
+    char curve_server_key[CONFIG_TEXT_MAX];        //  a client: the hub's public certificate
+    char curve_allow[CONFIG_TEXT_MAX];             //  the hub: folder of keys let in everywhere
+    char curve_allow_publish[CONFIG_TEXT_MAX];     //  ... on the frontend
+    char curve_allow_subscribe[CONFIG_TEXT_MAX];   //  ... on the backend
+    char curve_allow_control[CONFIG_TEXT_MAX];     //  ... on the control port
+    char curve_allow_terminate[CONFIG_TEXT_MAX];   //  keys that may publish TERMINATE
+    char curve_allow_federation[CONFIG_TEXT_MAX];  //  ... on the federation port: hubs below
+    char curve_upstream_key[CONFIG_TEXT_MAX];      //  the hub: its upstream's public key
+    char federation[CONFIG_TEXT_MAX];              //  hub binds it, hubs below connect
+    char upstream[CONFIG_TEXT_MAX];                //  hub: the hub above, "" for none
+    char out[CONFIG_TEXT_MAX];                     //  keygen: where to write the key pair
     uint64_t events;
     uint64_t interval_ms;
     uint64_t size;  //  publisher: pad payloads with zero bytes to this size

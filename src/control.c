@@ -92,6 +92,12 @@ s_waiter_remove (control_t *self, size_t index)
 }
 
 void
+control_set_subscriptions (control_t *self, subtable_t *subscriptions)
+{
+    self->subscriptions = subscriptions;
+}
+
+void
 control_destroy (control_t **self_p)
 {
     control_t *self = *self_p;

@@ -26,6 +26,10 @@ typedef void (control_stats_fn) (void *argument, FILE *out);
 control_t *control_new (const char *endpoint, const sock_curve_t *curve, const char *zap_domain,
                         subtable_t *subscriptions, control_stats_fn *stats, void *argument);
 
+//  Count from another table from now on (not owned); then call
+//  control_counts_changed.
+void control_set_subscriptions (control_t *self, subtable_t *subscriptions);
+
 //  Close the socket and drop every waiter; safe on NULL, nulls the
 //  caller's pointer.
 void control_destroy (control_t **self_p);

@@ -11,6 +11,8 @@
     later event" hold: docs/guarantees.md. */
 
 #include "control.h"
+#include "federation.h"
+#include "frames.h"
 #include "herald.h"
 #include "log.h"
 #include "monitor.h"
@@ -37,13 +39,16 @@ typedef struct {
     zap_t *zap;                         //  who is let in, and a token for each connection
     peers_t *front_peers, *back_peers;  //  each side's connections: which are open
     pubids_t *pubids;                   //  which publisher owns each publisher id
-    subtable_t *subscriptions;
-    topics_t *topics;  //  traffic per topic
-    //  --no-drop-slow: the event a full subscriber queue refused, held
-    //  (and the frontend left unread) until the queue has room
-    zmq_msg_t pending;
+    subtable_t *subscriptions;          //  this hub's own subscribers
+    federation_t *federation;           //  the hubs above and below, and every subscriber's count
+    topics_t *topics;                   //  traffic per topic
+    frames_t frames;                    //  the publication being read
+    //  --no-drop-slow: the publication a full subscriber queue refused,
+    //  held (and what brings them left unread) until the queue has room
+    frames_t pending;
     topic_counters_t *pending_counters;
-    bool pending_plain;  //  a plain publication: its counters are plain_*
+    bool pending_plain;      //  a plain publication: its counters are plain_*
+    bool pending_terminate;  //  TERMINATE: it passes when it is sent
     bool blocked;
     int send_flags;  //  ZMQ_DONTWAIT with --no-drop-slow, else 0
     int64_t started;
@@ -79,9 +84,26 @@ s_was_refused (hub_t *self, const zap_token_t *token)
     return false;
 }
 
+//  A probe of a publisher of this hub reached it: answer it here if this
+//  hub is the root (and tell the hubs below), else send it up to the root,
+//  whose echo answers it (docs/federation.md). A publisher whose TERMINATE
+//  was refused is told so here, not that its path is proven.
+static void
+s_probe (hub_t *self, const void *nonce, size_t size, const char *refusal)
+{
+    self->probes++;
+    if (refusal)
+        control_probe_seen (self->control, nonce, size, refusal);
+    else if (federation_goes_up (self->federation))
+        federation_probe_up (self->federation, nonce, size);
+    else {
+        control_probe_seen (self->control, nonce, size, NULL);
+        federation_probe_down (self->federation, nonce, size);
+    }
+}
+
 //  A publisher's probe is an event on $herald/probe whose payload is the
-//  nonce. Other reserved topics mean nothing to this hub. A publisher
-//  whose TERMINATE was refused is told so, not that its path is proven.
+//  nonce. Other reserved topics mean nothing to this hub.
 static void
 s_take_reserved (hub_t *self, zmq_msg_t *message)
 {
@@ -90,12 +112,11 @@ s_take_reserved (hub_t *self, zmq_msg_t *message)
     if (wire_event_decode (zmq_msg_data (message), zmq_msg_size (message), &event) == 0
         && event.topic_size == strlen (HERALD_PROBE_TOPIC)
         && memcmp (event.topic, HERALD_PROBE_TOPIC, event.topic_size) == 0) {
-        self->probes++;
         bool refused = zap_token_of (message, &token) == 0 && s_was_refused (self, &token);
-        control_probe_seen (self->control, event.payload, event.payload_size,
-                            refused ? "this publisher may not publish " HERALD_TERMINATE
-                                      " (--curve-allow-terminate): it was dropped"
-                                    : NULL);
+        s_probe (self, event.payload, event.payload_size,
+                 refused ? "this publisher may not publish " HERALD_TERMINATE
+                           " (--curve-allow-terminate): it was dropped"
+                         : NULL);
     } else
         self->invalid_events++;
 }
@@ -108,11 +129,12 @@ s_take_terminate (hub_t *self)
         self->terminated = zclock_mono ();
         uint64_t drain = self->cfg->drain_timeout_ms;
         if (self->cfg->exit_on_terminate && drain)
-            log_info ("TERMINATE passed; exiting once subscribers and publishers have left "
-                      "(at most %llu ms)",
+            log_info ("TERMINATE passed; exiting once subscribers, publishers and hubs below "
+                      "have left (at most %llu ms)",
                       (unsigned long long) drain);
         else if (self->cfg->exit_on_terminate)
-            log_info ("TERMINATE passed; exiting once subscribers and publishers have left");
+            log_info ("TERMINATE passed; exiting once subscribers, publishers and hubs below "
+                      "have left");
     }
 }
 
@@ -133,70 +155,106 @@ s_claim_publisher (hub_t *self, zmq_msg_t *message, int fd, uint64_t publisher)
     return mine;
 }
 
-//  Send the rest of a multipart publication, whose first frame the
-//  backend took: a message's later frames never meet a full queue.
-static void
-s_send_rest (hub_t *self, zmq_msg_t *message)
+//  Send one frame to the backend, and a copy of it to the hubs below (if
+//  any). flags: the backend's. Returns zmq_msg_send's result.
+static int
+s_send_frame (hub_t *self, zmq_msg_t *frame, void *below, bool more, int flags)
 {
-    while (zmq_msg_recv (message, self->front, 0) != -1) {
-        bool more = zmq_msg_more (message);
-        if (zmq_msg_send (message, self->back, more ? ZMQ_SNDMORE : 0) == -1) {
+    zmq_msg_t copy;
+    if (below) {
+        zmq_msg_init (&copy);
+        zmq_msg_copy (&copy, frame);
+    }
+    int rc = zmq_msg_send (frame, self->back, flags | (more ? ZMQ_SNDMORE : 0));
+    if (below) {
+        //  Only what the backend took: a held publication goes below
+        //  when it goes here.
+        if (rc == -1 || zmq_msg_send (&copy, below, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)) == -1)
+            zmq_msg_close (&copy);
+    }
+    return rc;
+}
+
+//  Deliver the publication in self->frames here and to the hubs below:
+//  XPUB queues it for each matching subscriber. With --no-drop-slow, a
+//  full subscriber queue refuses its first frame: then it waits in
+//  self->pending, and its sources are left unread. A later frame never
+//  meets a full queue.
+static void
+s_deliver (hub_t *self, topic_counters_t *counters, bool plain, bool terminate)
+{
+    frames_t *frames = &self->frames;
+    void *below = federation_down_handle (self->federation);
+    size_t last = frames->count - 1;
+    if (s_send_frame (self, &frames->items[0], below, last > 0, self->send_flags) == -1) {
+        if (zmq_errno () == EAGAIN) {
+            frames_move (frames, &self->pending);
+            self->pending_counters = counters;
+            self->pending_plain = plain;
+            self->pending_terminate = terminate;
+            self->blocked = true;
+            return;
+        }
+        self->send_failures++;
+        log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
+        frames_clear (frames);
+        return;
+    }
+    for (size_t index = 1; index <= last; index++)
+        if (s_send_frame (self, &frames->items[index], below, index < last, 0) == -1) {
             self->send_failures++;
             log_error ("backend send failed mid-message: %s", zmq_strerror (zmq_errno ()));
         }
-        if (!more)
-            break;
-    }
-}
-
-//  Hand one publication (its first frame, if there are more) to the
-//  backend: XPUB queues it for each matching subscriber. With
-//  --no-drop-slow, a full subscriber queue refuses it: then it waits in
-//  self->pending, and the rest of a multipart one in the frontend.
-static void
-s_send_event (hub_t *self, zmq_msg_t *message, topic_counters_t *counters, bool plain)
-{
-    bool more = zmq_msg_more (message);
-    if (zmq_msg_send (message, self->back, self->send_flags | (more ? ZMQ_SNDMORE : 0)) != -1) {
-        if (more)
-            s_send_rest (self, message);
-        if (plain) {
-            counters->plain_out++;
-            self->plain_out++;
-        } else {
-            counters->out++;
-            self->events_out++;
-        }
-    } else if (zmq_errno () == EAGAIN) {
-        //  zmq_msg_move keeps the frame's more flag.
-        zmq_msg_move (&self->pending, message);
-        self->pending_counters = counters;
-        self->pending_plain = plain;
-        self->blocked = true;
+    frames_clear (frames);
+    if (plain) {
+        counters->plain_out++;
+        self->plain_out++;
     } else {
-        self->send_failures++;
-        log_error ("backend send failed: %s", zmq_strerror (zmq_errno ()));
+        counters->out++;
+        self->events_out++;
     }
+    if (terminate)
+        s_take_terminate (self);
 }
 
-//  --no-drop-slow: try the held event again.
+//  --no-drop-slow: try the held publication again.
 static void
 s_retry_pending (hub_t *self)
 {
-    zmq_msg_t message;
-    zmq_msg_init (&message);
-    zmq_msg_move (&message, &self->pending);
     self->blocked = false;
-    s_send_event (self, &message, self->pending_counters, self->pending_plain);
-    zmq_msg_close (&message);
+    frames_move (&self->pending, &self->frames);
+    s_deliver (self, self->pending_counters, self->pending_plain, self->pending_terminate);
 }
 
-//  Drop the rest of a multipart message whose first frame was read.
+//  A publication read here, checked: up to the root, or delivered here
+//  and below if this hub is the root.
 static void
-s_skip_rest (hub_t *self, zmq_msg_t *message)
+s_publish (hub_t *self, topic_counters_t *counters, bool plain, bool terminate)
 {
-    while (zmq_msg_more (message) && zmq_msg_recv (message, self->front, 0) != -1)
-        ;
+    if (federation_goes_up (self->federation)) {
+        federation_send_up (self->federation, &self->frames);
+        frames_clear (&self->frames);
+    } else
+        s_deliver (self, counters, plain, terminate);
+}
+
+//  A publication from the federation (from the hub above, or, at the
+//  root, from a hub below), in frames: delivered here and below, and
+//  counted by its topic, as it was where it was published.
+static void
+s_deliver_federated (void *argument, frames_t *frames)
+{
+    hub_t *self = argument;
+    frames_move (frames, &self->frames);
+    const uint8_t *data = zmq_msg_data (&self->frames.items[0]);
+    size_t size = zmq_msg_size (&self->frames.items[0]);
+    size_t topic_size;
+    bool plain = self->frames.count > 1 || wire_event_split (data, size, &topic_size);
+    if (plain)
+        topic_size = self->frames.count > 1 ? size : wire_plain_topic (data, size);
+    bool terminate = wire_topic_is_terminate (data, plain ? size : topic_size);
+    topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);
+    s_deliver (self, counters, plain, terminate);
 }
 
 //  May the publisher of this message send TERMINATE? If not, it is
@@ -212,84 +270,87 @@ s_may_terminate (hub_t *self, zmq_msg_t *message)
     return false;
 }
 
-//  A plain publication: one frame that is not a herald event, or a
-//  multipart message, whose first frame is its topic. Forwarded verbatim
-//  and whole; reserved topics stop here, a multipart probe
-//  ([$herald/probe][nonce]) included.
+//  A plain publication, in self->frames (its first frame, the rest still
+//  in the frontend): one frame that is not a herald event, or a multipart
+//  message, whose first frame is its topic. Forwarded verbatim and whole;
+//  reserved topics stop here, a multipart probe ([$herald/probe][nonce])
+//  included.
 static void
-s_forward_plain (hub_t *self, zmq_msg_t *message)
+s_forward_plain (hub_t *self)
 {
-    const uint8_t *data = zmq_msg_data (message);
-    size_t size = zmq_msg_size (message);
-    bool more = zmq_msg_more (message);
-    size_t topic_size = more ? size : wire_plain_topic (data, size);
+    frames_t *frames = &self->frames;
+    if (frames_recv_rest (frames, self->front)) {
+        frames_clear (frames);
+        return;
+    }
+    zmq_msg_t *first = &frames->items[0];
+    const uint8_t *data = zmq_msg_data (first);
+    size_t size = zmq_msg_size (first);
+    bool multipart = frames->count > 1;
+    size_t topic_size = multipart ? size : wire_plain_topic (data, size);
     if (wire_topic_is_reserved (data, topic_size)) {
-        bool probe = more && topic_size == strlen (HERALD_PROBE_TOPIC)
+        bool probe = multipart && topic_size == strlen (HERALD_PROBE_TOPIC)
                      && memcmp (data, HERALD_PROBE_TOPIC, topic_size) == 0;
-        if (probe && zmq_msg_recv (message, self->front, 0) != -1) {
-            self->probes++;
-            control_probe_seen (self->control, zmq_msg_data (message), zmq_msg_size (message),
-                                NULL);
-        } else
+        if (probe)
+            s_probe (self, zmq_msg_data (&frames->items[1]), zmq_msg_size (&frames->items[1]),
+                     NULL);
+        else
             self->invalid_events++;
-        s_skip_rest (self, message);
+        frames_clear (frames);
         return;
     }
     //  TERMINATE: the whole frame, or the first of several.
-    if (wire_topic_is_terminate (data, size)) {
-        if (!s_may_terminate (self, message)) {
-            s_skip_rest (self, message);
-            return;
-        }
-        s_take_terminate (self);
+    bool terminate = wire_topic_is_terminate (data, size);
+    if (terminate && !s_may_terminate (self, first)) {
+        frames_clear (frames);
+        return;
     }
     self->plain_in++;
     topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);
     counters->plain_in++;
-    s_send_event (self, message, counters, true);
+    s_publish (self, counters, true, terminate);
 }
 
-//  The data path: move every message that is ready from frontend to
-//  backend, without copying. herald's events are one frame (wire.h): the
-//  topic is split once, the publisher id checked, the counters found once.
-//  Any other layout is a plain publication, forwarded as it came.
+//  The data path: move every publication that is ready from the frontend
+//  on, without copying. herald's events are one frame (wire.h): the topic
+//  is split once, the publisher id checked, the counters found once. Any
+//  other layout is a plain publication, forwarded as it came.
 static void
 s_forward_events (hub_t *self)
 {
-    zmq_msg_t message;
-    zmq_msg_init (&message);
+    frames_t *frames = &self->frames;
     for (int count = 0; count < HERALD_FORWARD_BATCH && !self->blocked; count++) {
-        if (zmq_msg_recv (&message, self->front, ZMQ_DONTWAIT) == -1)
+        frames_clear (frames);
+        zmq_msg_t *message = frames_add (frames);
+        if (!message || zmq_msg_recv (message, self->front, ZMQ_DONTWAIT) == -1)
             break;  //  EAGAIN: nothing more is ready
-        const uint8_t *data = zmq_msg_data (&message);
-        size_t size = zmq_msg_size (&message);
+        const uint8_t *data = zmq_msg_data (message);
+        size_t size = zmq_msg_size (message);
         size_t topic_size;
-        if (zmq_msg_more (&message) || wire_event_split (data, size, &topic_size)) {
-            s_forward_plain (self, &message);
+        if (zmq_msg_more (message) || wire_event_split (data, size, &topic_size)) {
+            s_forward_plain (self);
             continue;
         }
         if (wire_topic_is_reserved (data, topic_size)) {
-            s_take_reserved (self, &message);
+            s_take_reserved (self, message);
             continue;
         }
         uint64_t publisher = wire_event_publisher (data, topic_size);
-        int fd = zmq_msg_get (&message, ZMQ_SRCFD);
+        int fd = zmq_msg_get (message, ZMQ_SRCFD);
         if (!pubids_known (self->pubids, fd, publisher)
-            && !s_claim_publisher (self, &message, fd, publisher)) {
+            && !s_claim_publisher (self, message, fd, publisher)) {
             self->impostors++;
             continue;
         }
-        if (wire_topic_is_terminate (data, topic_size)) {
-            if (!s_may_terminate (self, &message))
-                continue;
-            s_take_terminate (self);
-        }
+        bool terminate = wire_topic_is_terminate (data, topic_size);
+        if (terminate && !s_may_terminate (self, message))
+            continue;
         self->events_in++;
         topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);
         counters->in++;
-        s_send_event (self, &message, counters, false);
+        s_publish (self, counters, false, terminate);
     }
-    zmq_msg_close (&message);
+    frames_clear (frames);
 }
 
 //  The frontend's connections coming and going: a publisher that ends
@@ -332,6 +393,7 @@ s_watch_backend (hub_t *self)
             uint64_t connection = peers_disconnected (self->back_peers, event.value);
             if (connection && subtable_drop (self->subscriptions, connection)) {
                 self->subscribers_left++;
+                federation_local_gone (self->federation, connection);
                 changed = true;
             }
         }
@@ -383,6 +445,7 @@ s_take_subscription (hub_t *self, zmq_msg_t *message)
     }
     switch (subtable_apply (self->subscriptions, connection, data, size)) {
     case SUBTABLE_CHANGED:
+        federation_local_apply (self->federation, connection, data, size);
         if (data[0] == 1)
             self->subscribes++;
         else
@@ -443,6 +506,25 @@ s_take_subscriptions (hub_t *self)
         control_counts_changed (self->control);
 }
 
+//  The root saw a probe of a publisher of this hub (s_probe).
+static void
+s_probe_seen (void *argument, const void *nonce, size_t size)
+{
+    hub_t *self = argument;
+    control_probe_seen (self->control, nonce, size, NULL);
+}
+
+//  The federation's counts changed, or come from another table now.
+static void
+s_counts_changed (void *argument)
+{
+    hub_t *self = argument;
+    if (!self->control)
+        return;
+    control_set_subscriptions (self->control, federation_table (self->federation));
+    control_counts_changed (self->control);
+}
+
 //  STATS: the hub's members; control.c adds its own. docs/operations.md
 //  describes each field.
 static void
@@ -454,10 +536,12 @@ s_stats (void *argument, FILE *out)
     fprintf (out,
              "\"version\":\"%s\",\"pid\":%d,\"uptime_ms\":%lld,\"subscriptions\":", HERALD_VERSION,
              (int) getpid (), (long long) (zclock_mono () - self->started));
-    size_t unlisted = subtable_json (self->subscriptions, out, HERALD_STATS_LIST_BYTES);
+    subtable_t *everyone = federation_table (self->federation);
+    size_t unlisted = subtable_json (everyone, out, HERALD_STATS_LIST_BYTES);
     fprintf (out,
              ",\"subscriptions_unlisted\":%zu,\"subscriptions_total\":%llu,"
-             "\"subscribers\":%llu,\"subscribers_left\":%llu,"
+             "\"subscribers\":%llu,\"own\":{\"subscribers\":%llu,\"subscriptions\":%llu},"
+             "\"subscribers_left\":%llu,"
              "\"connections\":{\"publishers\":%llu,\"subscribers\":%llu},"
              "\"messages\":{\"in\":%llu,\"out\":%llu,\"plain_in\":%llu,\"plain_out\":%llu,"
              "\"send_failures\":%llu,\"terminate\":%llu,"
@@ -467,8 +551,10 @@ s_stats (void *argument, FILE *out)
              "\"unchanged\":%llu,\"from_closed\":%llu,\"refused\":%llu,\"malformed\":%llu},"
              "\"handshakes_refused\":{\"frontend\":%llu,\"backend\":%llu,\"control\":%llu},"
              "\"accept_failures\":%llu,\"topics\":",
-             unlisted, (unsigned long long) subtable_total (self->subscriptions),
+             unlisted, (unsigned long long) subtable_total (everyone),
+             (unsigned long long) subtable_connections (everyone),
              (unsigned long long) subtable_connections (self->subscriptions),
+             (unsigned long long) subtable_total (self->subscriptions),
              (unsigned long long) self->subscribers_left, (unsigned long long) front->connections,
              (unsigned long long) back->connections, (unsigned long long) self->events_in,
              (unsigned long long) self->events_out, (unsigned long long) self->plain_in,
@@ -484,7 +570,8 @@ s_stats (void *argument, FILE *out)
              (unsigned long long) zap_refused (self->zap, ZAP_CONTROL),
              (unsigned long long) (front->accept_failures + back->accept_failures));
     unlisted = topics_json (self->topics, out, 2 * HERALD_STATS_LIST_BYTES);
-    fprintf (out, ",\"topics_unlisted\":%zu", unlisted);
+    fprintf (out, ",\"topics_unlisted\":%zu,\"federation\":", unlisted);
+    federation_json (self->federation, out);
 }
 
 //  Make a port's socket, its monitor, then bind: the monitor must see
@@ -546,8 +633,13 @@ s_open (hub_t *self)
     rc = s_open_port (self, ZMQ_XPUB, ZAP_BACKEND, &options, &self->backend, &self->back_monitor);
     if (rc)
         return rc;
+    federation_events_t events = {s_deliver_federated, s_probe_seen, s_counts_changed};
+    self->federation = federation_new (cfg, &self->curve, &events, self);
+    if (!self->federation)
+        return HERALD_EXIT_UNAVAILABLE;
+    zap_set_position (self->zap, ZAP_FEDERATION, federation_position, self->federation);
     self->control = control_new (cfg->control, &self->curve, zap_domain (ZAP_CONTROL),
-                                 self->subscriptions, s_stats, self);
+                                 federation_table (self->federation), s_stats, self);
     if (!self->control)
         return HERALD_EXIT_UNAVAILABLE;
     zap_set_position (self->zap, ZAP_CONTROL, control_position, self->control);
@@ -571,6 +663,7 @@ s_close (hub_t *self)
     monitor_destroy (&self->front_monitor);
     monitor_destroy (&self->back_monitor);
     control_destroy (&self->control);
+    federation_destroy (&self->federation);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
     zap_destroy (&self->zap);
@@ -580,7 +673,8 @@ s_close (hub_t *self)
     sock_curve_destroy (&self->curve);
     subtable_destroy (&self->subscriptions);
     topics_destroy (&self->topics);
-    zmq_msg_close (&self->pending);
+    frames_destroy (&self->frames);
+    frames_destroy (&self->pending);
 }
 
 //  With --exit-on-terminate: true once TERMINATE has passed and both its
@@ -595,12 +689,15 @@ s_drained (hub_t *self)
         return false;
     uint64_t subscriptions = subtable_total (self->subscriptions);
     uint64_t publishers = monitor_counts (self->front_monitor)->connections;
+    uint64_t hubs = federation_links (self->federation);
     bool expired = cfg->drain_timeout_ms
                    && zclock_mono () >= self->terminated + (int64_t) cfg->drain_timeout_ms;
-    if (!expired && (subscriptions || publishers))
+    if (!expired && (subscriptions || publishers || hubs))
         return false;
-    log_info ("TERMINATE has passed; %llu subscriptions and %llu publishers remain: exiting",
-              (unsigned long long) subscriptions, (unsigned long long) publishers);
+    log_info ("TERMINATE has passed; %llu subscriptions, %llu publishers and %llu hubs below "
+              "remain: exiting",
+              (unsigned long long) subscriptions, (unsigned long long) publishers,
+              (unsigned long long) hubs);
     return true;
 }
 
@@ -620,6 +717,9 @@ s_timeout (hub_t *self)
     }
     if (self->blocked && (timeout == -1 || timeout > HERALD_SLOW_RETRY_MS))
         timeout = HERALD_SLOW_RETRY_MS;
+    long lease = federation_timeout (self->federation, now);
+    if (lease != -1 && (timeout == -1 || lease < timeout))
+        timeout = lease;
     return timeout;
 }
 
@@ -629,20 +729,29 @@ s_timeout (hub_t *self)
 static int
 s_run (hub_t *self)
 {
-    zmq_pollitem_t items[] = {{self->front, 0, ZMQ_POLLIN, 0},
-                              {self->back, 0, ZMQ_POLLIN, 0},
-                              {control_handle (self->control), 0, ZMQ_POLLIN, 0},
-                              {monitor_handle (self->front_monitor), 0, ZMQ_POLLIN, 0},
-                              {monitor_handle (self->back_monitor), 0, ZMQ_POLLIN, 0},
-                              {NULL, herald_signal_fd (), ZMQ_POLLIN, 0},
-                              {control_watch_handle (self->control), 0, ZMQ_POLLIN, 0},
-                              {zap_handle (self->zap), 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[12] = {{self->front, 0, ZMQ_POLLIN, 0},
+                                {self->back, 0, ZMQ_POLLIN, 0},
+                                {control_handle (self->control), 0, ZMQ_POLLIN, 0},
+                                {monitor_handle (self->front_monitor), 0, ZMQ_POLLIN, 0},
+                                {monitor_handle (self->back_monitor), 0, ZMQ_POLLIN, 0},
+                                {NULL, herald_signal_fd (), ZMQ_POLLIN, 0},
+                                {control_watch_handle (self->control), 0, ZMQ_POLLIN, 0},
+                                {zap_handle (self->zap), 0, ZMQ_POLLIN, 0}};
+    //  The federation's sockets, after the hub's own: its links, and their
+    //  monitors.
+    void *handles[4];
+    size_t federated = federation_handles (self->federation, handles, 4);
+    for (size_t index = 0; index < federated; index++)
+        items[8 + index] = (zmq_pollitem_t){handles[index], 0, ZMQ_POLLIN, 0};
+    int count = 8 + (int) federated;
     while (!herald_signal && !s_drained (self)) {
         long timeout = s_timeout (self);
         //  Blocked by a slow subscriber: leave the frontend unread, so that
-        //  publishers feel the pressure.
+        //  publishers feel the pressure (and the links, which bring more).
         items[0].events = self->blocked ? 0 : ZMQ_POLLIN;
-        if (zmq_poll (items, 8, timeout) == -1) {
+        for (size_t index = 0; index < federated; index++)
+            items[8 + index].events = self->blocked ? 0 : ZMQ_POLLIN;
+        if (zmq_poll (items, count, timeout) == -1) {
             if (zmq_errno () == EINTR)
                 continue;
             log_error ("poll failed: %s", zmq_strerror (zmq_errno ()));
@@ -664,6 +773,13 @@ s_run (hub_t *self)
             control_read (self->control);
         if (items[3].revents & ZMQ_POLLIN)
             s_watch_frontend (self);
+        bool links = false;
+        for (size_t index = 0; index < federated; index++)
+            links |= (items[8 + index].revents & ZMQ_POLLIN) != 0;
+        if (links || self->blocked)
+            federation_read (self->federation, self->blocked);
+        //  What this turn changed goes up and down, in batches.
+        federation_flush (self->federation);
     }
     if (herald_signal)
         log_info ("stopping on signal %d", (int) herald_signal);
@@ -717,7 +833,6 @@ hub_main (const config_t *cfg)
     //  handshake begins (peers.h).
     zsys_set_io_threads (1);
     uint64_t fd_limit = monitor_raise_fd_limit ();
-    zmq_msg_init (&self->pending);
     self->subscriptions = subtable_new (cfg->max_topic_size, cfg->max_subscriptions);
     self->front_peers = peers_new ();
     self->back_peers = peers_new ();

@@ -5,6 +5,7 @@
 #include "client.h"
 #include "config.h"
 #include "control.h"
+#include "fedtable.h"
 #include "herald.h"
 #include "monitor.h"
 #include "peers.h"
@@ -21,10 +22,10 @@ static const struct {
     const char *name;
     void (*test) (bool verbose);
 } s_tests[] = {
-    {"text", text_test},       {"wire", wire_test},     {"subtable", subtable_test},
-    {"topics", topics_test},   {"config", config_test}, {"monitor", monitor_test},
-    {"peers", peers_test},     {"pubids", pubids_test}, {"zap", zap_test},
-    {"control", control_test}, {"client", client_test},
+    {"text", text_test},         {"wire", wire_test},       {"subtable", subtable_test},
+    {"fedtable", fedtable_test}, {"topics", topics_test},   {"config", config_test},
+    {"monitor", monitor_test},   {"peers", peers_test},     {"pubids", pubids_test},
+    {"zap", zap_test},           {"control", control_test}, {"client", client_test},
 };
 
 int

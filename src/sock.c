@@ -119,8 +119,9 @@ sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve)
     }
     //  czmq would take a folder that is not there as an empty one, and
     //  let nobody in without a word.
-    const char *lists[] = {cfg->curve_allow, cfg->curve_allow_publish, cfg->curve_allow_subscribe,
-                           cfg->curve_allow_control, cfg->curve_allow_terminate};
+    const char *lists[] = {cfg->curve_allow,           cfg->curve_allow_publish,
+                           cfg->curve_allow_subscribe, cfg->curve_allow_control,
+                           cfg->curve_allow_terminate, cfg->curve_allow_federation};
     for (size_t index = 0; server && index < sizeof lists / sizeof lists[0]; index++)
         if (*lists[index] && !zsys_file_exists (lists[index])) {
             log_error ("cannot read the folder of allowed keys %s", lists[index]);
@@ -128,6 +129,21 @@ sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve)
             return -1;
         }
     return 0;
+}
+
+int
+sock_curve_upstream (const sock_curve_t *own, const char *key_file, sock_curve_t *upstream)
+{
+    memset (upstream, 0, sizeof *upstream);
+    zcert_t *hub = s_cert_load (key_file);
+    if (!hub) {
+        log_error ("cannot read the upstream hub's public key from %s", key_file);
+        return -1;
+    }
+    snprintf (upstream->server_key, sizeof upstream->server_key, "%s", zcert_public_txt (hub));
+    zcert_destroy (&hub);
+    upstream->cert = zcert_dup (own->cert);
+    return upstream->cert ? 0 : -1;
 }
 
 void

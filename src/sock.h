@@ -20,6 +20,11 @@ typedef struct {
 //  or -1 after logging which file could not be read.
 int sock_curve_load (const config_t *cfg, bool server, sock_curve_t *curve);
 
+//  The keys a hub connects to its upstream with: its own key pair (own),
+//  and the upstream's public key, read from key_file. Returns 0, or -1
+//  after logging.
+int sock_curve_upstream (const sock_curve_t *own, const char *key_file, sock_curve_t *upstream);
+
 //  Free the keys; safe to call twice.
 void sock_curve_destroy (sock_curve_t *curve);
 

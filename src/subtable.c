@@ -61,6 +61,8 @@ struct _subtable_t {
     uint64_t max_per_connection;
     uint64_t stamp;
     uint64_t total;
+    subtable_watch_fn *watch;  //  told when a prefix comes and goes
+    void *watch_argument;
 };
 
 //  JudyHS takes its key as void *, and never writes through it.
@@ -140,6 +142,8 @@ s_node_new (subtable_t *self, const uint8_t *bytes, size_t size)
     self->nodes = node;
     self->node_count++;
     self->lengths[size]++;
+    if (self->watch)
+        self->watch (self->watch_argument, node->bytes, size, true);
     return node;
 }
 
@@ -155,6 +159,8 @@ s_node_free (subtable_t *self, node_t *node)
         node->next->prev = node->prev;
     self->node_count--;
     self->lengths[node->size]--;
+    if (self->watch)
+        self->watch (self->watch_argument, node->bytes, node->size, false);
     free (node);
 }
 
@@ -312,6 +318,32 @@ uint64_t
 subtable_connections (subtable_t *self)
 {
     return self->connection_count;
+}
+
+void
+subtable_set_watch (subtable_t *self, subtable_watch_fn *watch, void *argument)
+{
+    self->watch = watch;
+    self->watch_argument = argument;
+}
+
+uint64_t
+subtable_held (subtable_t *self, uint64_t connection)
+{
+    conn_t *conn = s_conn (self, connection);
+    return conn ? conn->held : 0;
+}
+
+void
+subtable_each (subtable_t *self, subtable_each_fn *fn, void *argument)
+{
+    Word_t id = 0;
+    for (PPvoid_t slot = JudyLFirst (self->connections, &id, PJE0); slot;
+         slot = JudyLNext (self->connections, &id, PJE0)) {
+        conn_t *conn = *slot;
+        for (hold_t *hold = conn->holds; hold; hold = hold->conn_next)
+            fn (argument, conn->id, hold->node->bytes, hold->node->size);
+    }
 }
 
 size_t

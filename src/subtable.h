@@ -61,6 +61,20 @@ uint64_t subtable_connections (subtable_t *self);
 //  (ftell). Returns how many prefixes were left out.
 size_t subtable_json (subtable_t *self, FILE *out, long budget);
 
+//  Be told when a prefix gains its first holder (held true) or loses its
+//  last (held false): what a hub passes on as its interest (federation.h).
+typedef void (subtable_watch_fn) (void *argument, const uint8_t *prefix, size_t size, bool held);
+void subtable_set_watch (subtable_t *self, subtable_watch_fn *watch, void *argument);
+
+//  Prefixes the connection holds (0: none, or unknown).
+uint64_t subtable_held (subtable_t *self, uint64_t connection);
+
+//  Call fn for every (connection, prefix) held, in no useful order. The
+//  table must not change meanwhile.
+typedef void (subtable_each_fn) (void *argument, uint64_t connection, const uint8_t *prefix,
+                                 size_t size);
+void subtable_each (subtable_t *self, subtable_each_fn *fn, void *argument);
+
 //  Self test.
 void subtable_test (bool verbose);
 

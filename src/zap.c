@@ -18,14 +18,15 @@
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
 static const char *const s_domains[ZAP_PORTS] = {"herald-frontend", "herald-backend",
-                                                 "herald-control"};
-static const char *const s_names[ZAP_PORTS] = {"frontend", "backend", "control port"};
+                                                 "herald-control", "herald-federation"};
+static const char *const s_names[ZAP_PORTS] = {"frontend", "backend", "control port",
+                                               "federation port"};
 
 struct _zap_t {
     zsock_t *handler;
     bool curve;
     zcertstore_t *everywhere;        //  --curve-allow
-    zcertstore_t *ports[ZAP_PORTS];  //  --curve-allow-publish, -subscribe, -control
+    zcertstore_t *ports[ZAP_PORTS];  //  --curve-allow-publish, -subscribe, -control, -federation
     zcertstore_t *terminate;         //  --curve-allow-terminate
     zap_position_fn *position[ZAP_PORTS];
     void *argument[ZAP_PORTS];
@@ -99,6 +100,7 @@ zap_new (const config_t *cfg, const char *own_key)
         || s_store (cfg->curve_allow_publish, &self->ports[ZAP_FRONTEND])
         || s_store (cfg->curve_allow_subscribe, &self->ports[ZAP_BACKEND])
         || s_store (cfg->curve_allow_control, &self->ports[ZAP_CONTROL])
+        || s_store (cfg->curve_allow_federation, &self->ports[ZAP_FEDERATION])
         || s_store (cfg->curve_allow_terminate, &self->terminate)) {
         zap_destroy (&self);
         return NULL;

@@ -1,5 +1,5 @@
 /*  zap.h - the hub's ZAP handler (ZeroMQ RFC 27): it lets each connection
-    in, or not, on each of the hub's three ports, and names it.
+    in, or not, on each of the hub's four ports, and names it.
 
     libzmq asks the handler about every connection's handshake on a socket
     with a ZAP domain (the hub sets one per port), with the NULL mechanism
@@ -10,7 +10,8 @@
     do.
 
     With CURVE, a key is let in on a port if it is in --curve-allow or in
-    that port's own list (--curve-allow-publish, -subscribe, -control);
+    that port's own list (--curve-allow-publish, -subscribe, -control,
+    -federation);
     a port with neither list lets in any CURVE key. The hub's own key may
     always use the control port. TERMINATE may be
     published by keys in --curve-allow-terminate, or, without that list,
@@ -26,7 +27,7 @@
 #include <stdint.h>
 #include <zmq.h>
 
-typedef enum { ZAP_FRONTEND, ZAP_BACKEND, ZAP_CONTROL, ZAP_PORTS } zap_port_t;
+typedef enum { ZAP_FRONTEND, ZAP_BACKEND, ZAP_CONTROL, ZAP_FEDERATION, ZAP_PORTS } zap_port_t;
 
 //  The ZAP domain the hub sets on each port's socket.
 const char *zap_domain (zap_port_t port);
