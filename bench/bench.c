@@ -290,8 +290,8 @@ static int
 s_start_server (context_t *context, const system_t *system, run_t *run, char *log_path,
                 size_t log_size)
 {
-    char ports[3][8], endpoints[3][40], hwm[16];
-    for (int index = 0; index < 3; index++) {
+    char ports[4][8], endpoints[4][40], hwm[16];
+    for (int index = 0; index < 4; index++) {
         snprintf (ports[index], sizeof ports[index], "%d", run->port + index);
         snprintf (endpoints[index], sizeof endpoints[index], "tcp://127.0.0.1:%d",
                   run->port + index);
@@ -313,6 +313,7 @@ s_start_server (context_t *context, const system_t *system, run_t *run, char *lo
         argv[1] = "hub", argv[2] = "--frontend", argv[3] = endpoints[0];
         argv[4] = "--backend", argv[5] = endpoints[1], argv[6] = "--control";
         argv[7] = endpoints[2], argv[8] = "--hwm", argv[9] = hwm;
+        argv[10] = "--federation", argv[11] = endpoints[3];
         listen_port = run->port + 2;  //  bound last
         break;
     case SYS_REDIS: {

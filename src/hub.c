@@ -549,7 +549,8 @@ s_stats (void *argument, FILE *out)
              "\"waiting_for_slow\":%d},"
              "\"subscription_messages\":{\"subscribe\":%llu,\"unsubscribe\":%llu,"
              "\"unchanged\":%llu,\"from_closed\":%llu,\"refused\":%llu,\"malformed\":%llu},"
-             "\"handshakes_refused\":{\"frontend\":%llu,\"backend\":%llu,\"control\":%llu},"
+             "\"handshakes_refused\":{\"frontend\":%llu,\"backend\":%llu,\"control\":%llu,"
+             "\"federation\":%llu},"
              "\"accept_failures\":%llu,\"topics\":",
              unlisted, (unsigned long long) subtable_total (everyone),
              (unsigned long long) subtable_connections (everyone),
@@ -568,6 +569,7 @@ s_stats (void *argument, FILE *out)
              (unsigned long long) zap_refused (self->zap, ZAP_FRONTEND),
              (unsigned long long) zap_refused (self->zap, ZAP_BACKEND),
              (unsigned long long) zap_refused (self->zap, ZAP_CONTROL),
+             (unsigned long long) zap_refused (self->zap, ZAP_FEDERATION),
              (unsigned long long) (front->accept_failures + back->accept_failures));
     unlisted = topics_json (self->topics, out, 2 * HERALD_STATS_LIST_BYTES);
     fprintf (out, ",\"topics_unlisted\":%zu,\"federation\":", unlisted);

@@ -49,7 +49,8 @@ ends hub 64 "unknown option" "$HERALD" hub --bogus
 ends hub 69 "endpoint in use" "$HERALD" hub --frontend "$FRONTEND_BIND" \
     --backend "tcp://*:$((PORT_BASE + 6))" --control "tcp://*:$((PORT_BASE + 7))"
 ends hub 70 "poll fails" injected zmq_poll "$HERALD" hub --frontend "tcp://*:$((PORT_BASE + 5))" \
-    --backend "tcp://*:$((PORT_BASE + 6))" --control "tcp://*:$((PORT_BASE + 7))"
+    --backend "tcp://*:$((PORT_BASE + 6))" --control "tcp://*:$((PORT_BASE + 7))" \
+    --federation "tcp://*:$((PORT_BASE + 8))"
 ends hub 78 "unreadable key" "$HERALD" hub "$BADKEY" --control "tcp://*:$((PORT_BASE + 7))"
 
 # pub

@@ -11,8 +11,9 @@
 #                          crosses, in either direction, and no FIN or RST is
 #                          sent for any connection
 #   host_heal HOST         plugs it in again
-#   hub_on HOST            points FRONTEND, BACKEND and CONTROL (and the
-#                          *_BIND ones) at HOST's address, on this test's ports
+#   hub_on HOST            points FRONTEND, BACKEND, CONTROL and FEDERATION
+#                          (and the *_BIND ones) at HOST's address, on this
+#                          test's ports
 #   start_hub_on HOST [OPTIONS]   lib.sh's start_hub, on HOST
 #   expect_count_on HOST TOPIC N [MS]   lib.sh's expect_count, asked from HOST
 #   stats_field_on HOST NAME            lib.sh's stats_field, asked from HOST
@@ -216,9 +217,11 @@ hub_on() {
     FRONTEND_BIND="tcp://$addr:$PORT_BASE"
     BACKEND_BIND="tcp://$addr:$((PORT_BASE + 1))"
     CONTROL_BIND="tcp://$addr:$((PORT_BASE + 2))"
+    FEDERATION_BIND="tcp://$addr:$((PORT_BASE + 9))"
     FRONTEND=$FRONTEND_BIND
     BACKEND=$BACKEND_BIND
     CONTROL=$CONTROL_BIND
+    FEDERATION=$FEDERATION_BIND
 }
 
 # start_hub_on HOST [OPTIONS]: start_hub, on HOST's address, asked from HOST.

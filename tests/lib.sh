@@ -27,6 +27,10 @@ CONTROL="tcp://127.0.0.1:$((PORT_BASE + 2))"
 for variable in $(env | sed -n 's/^\(HERALD_[A-Z_]*\)=.*/\1/p'); do
     unset "$variable"
 done
+# Every hub binds a federation port too: each test's hubs bind their own.
+FEDERATION_BIND="tcp://*:$((PORT_BASE + 9))"
+FEDERATION="tcp://127.0.0.1:$((PORT_BASE + 9))"
+export HERALD_FEDERATION="$FEDERATION_BIND"
 
 STARTED=""      # names of processes started, in order
 CLEANUP_HOOKS=""    # functions cleanup calls once the processes are stopped

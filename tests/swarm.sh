@@ -291,6 +291,6 @@ fi
 note "publisher: $EVENTS counts, each of $SUBSCRIBERS subscribers"
 
 # 9. The hub saw TERMINATE pass and everyone leave, then left itself.
-grep -q "TERMINATE has passed; 0 subscriptions and 0 publishers remain: exiting" "$TMP/hub.1.err" \
+grep -q "TERMINATE has passed; 0 subscriptions, 0 publishers and 0 hubs below remain: exiting" "$TMP/hub.1.err" \
     || { cat "$TMP/hub.1.err" >&2; fail "the hub did not leave after TERMINATE"; }
 note "hub: left once TERMINATE had passed and its clients had gone"

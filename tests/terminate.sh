@@ -37,7 +37,7 @@ start pub "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 2 \
     --interval 0 --wait-subscribers 1
 finish pub 0
 finish hub 0 5
-grep -q "2 subscriptions and 0 publishers remain" "$TMP/hub.err" \
+grep -q "2 subscriptions, 0 publishers and 0 hubs below remain" "$TMP/hub.err" \
     || fail "the hub did not report the subscriber it left behind"
 finish late 0
 check_story late 2
