@@ -252,6 +252,12 @@ s_deliver_federated (void *argument, frames_t *frames)
     bool plain = self->frames.count > 1 || wire_event_split (data, size, &topic_size);
     if (plain)
         topic_size = self->frames.count > 1 ? size : wire_plain_topic (data, size);
+    if (wire_topic_is_reserved (data, topic_size)) {
+        //  Never published by a hub's clients: not from a hub either.
+        self->invalid_events++;
+        frames_clear (&self->frames);
+        return;
+    }
     bool terminate = wire_topic_is_terminate (data, plain ? size : topic_size);
     topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);
     s_deliver (self, counters, plain, terminate);

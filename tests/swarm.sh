@@ -3,18 +3,21 @@
 #   - the image builds from docker/Dockerfile on the base image of
 #     docker/base-image.sh, as for the containers test;
 #   - on a one-node swarm (made with docker swarm init when the engine is in
-#     none), `docker stack deploy` runs a hub, 5 subscribers and a
-#     publisher, each a task of its own on the stack's overlay network, with
-#     no start order: every client waits for the hub by itself, and the
-#     publisher for the 5 subscribers;
-#   - the hub is reached by DNS round robin (endpoint_mode dnsrr), not
+#     none), `docker stack deploy` runs a root hub, a leaf hub below it on
+#     the node (global mode), 5 subscribers at the leaf and a publisher at
+#     the root, each a task of its own on the stack's overlay network, with
+#     no start order: every client waits for its hub by itself, the leaf
+#     joins the root when it can, and the publisher waits until the root
+#     counts the 5 subscribers of its federation;
+#   - the hubs are reached by DNS round robin (endpoint_mode dnsrr), not
 #     through a virtual IP;
 #   - every task ends by itself with exit code 0 and is not restarted: one
 #     task per replica, each complete;
 #   - each subscriber (sub-subscriber-<slot>-1) reads EVENT-1 first, every
 #     event in order, then TERMINATE, and terminates; the publisher counts
-#     all 5 subscribers before each of its 9 events; the hub saw TERMINATE
-#     pass and left (from the service logs).
+#     all 5 subscribers before each of its 9 events; the leaf joined the
+#     root; each hub saw TERMINATE pass and left, the root after the leaf
+#     (from the service logs).
 # It removes the stack, its network, the images it built and, if it made the
 # swarm, the swarm (and docker_gwbridge, if that came with it), then checks
 # that nothing of them is left. Its names carry its pid, so that it never
@@ -60,9 +63,9 @@ if docker stack --help 2>/dev/null | grep -q "^  config "; then
     services=$(awk '/^[a-z]/ { in_services = ($1 == "services:"); next }
                     in_services && /^  [a-z]+:$/ { sub(/:$/, "", $1); print $1 }' "$TMP/config.yml" \
         | sort | tr '\n' ' ')
-    [ "$services" = "hub publisher subscriber " ] || fail "services are '$services'"
+    [ "$services" = "hub leaf publisher subscriber " ] || fail "services are '$services'"
     # Each one reached by its tasks' addresses, never through a virtual IP.
-    [ "$(grep -c '^ *endpoint_mode: dnsrr$' "$TMP/config.yml")" -eq 3 ] \
+    [ "$(grep -c '^ *endpoint_mode: dnsrr$' "$TMP/config.yml")" -eq 4 ] \
         || fail "not every service has endpoint_mode dnsrr"
     note "docker stack config: valid, services $services, each dnsrr"
 fi
@@ -230,12 +233,12 @@ tasks_of() {
 # 5. Wait until every task has ended: complete, failed, rejected, shut down.
 deadline=$((started + RUN_LIMIT))
 while :; do
-    for service in hub publisher subscriber; do
+    for service in hub leaf publisher subscriber; do
         tasks_of $service >"$TMP/$service.state"
     done
     running=$(cat "$TMP"/*.state | awk '$3 !~ /^(complete|failed|rejected|shutdown|orphaned|remove)$/' | wc -l)
     count=$(cat "$TMP"/*.state | wc -l)
-    [ "$running" -ne 0 ] || [ "$count" -lt $((SUBSCRIBERS + 2)) ] || break
+    [ "$running" -ne 0 ] || [ "$count" -lt $((SUBSCRIBERS + 3)) ] || break
     if [ "$(date +%s)" -ge "$deadline" ]; then
         cat "$TMP"/*.state >&2
         fail "the stack still runs after ${RUN_LIMIT}s ($running tasks of $count)"
@@ -247,7 +250,7 @@ note "every task ended $(($(date +%s) - started))s after the deploy"
 # 6. One task per replica, each complete with exit code 0: none failed and
 # none was started again. Each task's output, from the service logs.
 failed=no
-for service in hub publisher subscriber; do
+for service in hub leaf publisher subscriber; do
     expected=1
     [ $service != subscriber ] || expected=$SUBSCRIBERS
     [ "$(wc -l <"$TMP/$service.state")" -eq $expected ] || {
@@ -267,7 +270,7 @@ if [ $failed = yes ]; then
     tail -n 5 "$TMP"/*.err >&2
     fail "not every task ran once and exited 0"
 fi
-note "$((SUBSCRIBERS + 2)) tasks, one per replica, every one complete with exit code 0"
+note "$((SUBSCRIBERS + 3)) tasks, one per replica (and one leaf on the node), every one complete with exit code 0"
 
 # 7. Each subscriber: its name from its host name (subscriber-<slot>, pid 1),
 # and the whole story.
@@ -290,7 +293,17 @@ if [ "$counts" -ne $EVENTS ] || [ "$lines" -ne $EVENTS ]; then
 fi
 note "publisher: $EVENTS counts, each of $SUBSCRIBERS subscribers"
 
-# 9. The hub saw TERMINATE pass and everyone leave, then left itself.
-grep -q "TERMINATE has passed; 0 subscriptions, 0 publishers and 0 hubs below remain: exiting" "$TMP/hub.1.err" \
-    || { cat "$TMP/hub.1.err" >&2; fail "the hub did not leave after TERMINATE"; }
-note "hub: left once TERMINATE had passed and its clients had gone"
+# 9. The leaf joined the root, and the subscribers were its own; each hub
+# saw TERMINATE pass and everyone leave (the root: the leaf too), then left.
+leaf_err=$(ls "$TMP"/leaf.*.err)
+grep -q "joined the federation below hub [0-9a-f]\{16\} at tcp://hub:5562" "$leaf_err" \
+    || { cat "$leaf_err" >&2; fail "the leaf did not join the root"; }
+grep -q "hub [0-9a-f]\{16\} joined below, from .*, with 1 hubs" "$TMP/hub.1.err" \
+    || { cat "$TMP/hub.1.err" >&2; fail "the root did not take the leaf in"; }
+for err in "$leaf_err" "$TMP/hub.1.err"; do
+    grep -q "TERMINATE has passed; 0 subscriptions, 0 publishers and 0 hubs below remain: exiting" "$err" \
+        || { cat "$err" >&2; fail "a hub did not leave after TERMINATE: $err"; }
+done
+grep -q "hub [0-9a-f]\{16\} below (.*) left" "$TMP/hub.1.err" \
+    || fail "the root did not see its leaf leave before it"
+note "hubs: the leaf joined the root; each left once TERMINATE had passed and its clients (and the leaf) had gone"
