@@ -8,7 +8,8 @@
     that many bytes. Header: bits 0-2 a connection (1-8), bit 3 set means
     the connection leaves (the bytes are then ignored); else the bytes are
     the XPUB message. After each step a topic made of the step's bytes is
-    counted by both. */
+    counted by both, and the prefixes the table's watch says are held
+    (what a hub sends up as its interest) are the model's distinct ones. */
 
 #include "subtable.h"
 
@@ -58,10 +59,36 @@ s_model_count (const model_t *models, const uint8_t *topic, size_t size)
     return count;
 }
 
+//  Distinct prefixes held by any connection.
+static int64_t
+s_model_distinct (const model_t *models)
+{
+    int64_t distinct = 0;
+    for (int connection = 0; connection < CONNECTIONS; connection++)
+        for (size_t index = 0; index < models[connection].count; index++) {
+            const prefix_t *prefix = &models[connection].held[index];
+            bool earlier = false;
+            for (int other = 0; other < connection && !earlier; other++)
+                earlier = s_find (&models[other], prefix->bytes, prefix->size) >= 0;
+            distinct += earlier ? 0 : 1;
+        }
+    return distinct;
+}
+
+static void
+s_watch (void *argument, const uint8_t *prefix, size_t size, bool held)
+{
+    (void) prefix;
+    (void) size;
+    *(int64_t *) argument += held ? 1 : -1;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     subtable_t *table = subtable_new (MAX_PREFIX, MAX_HELD);
+    int64_t held = 0;
+    subtable_set_watch (table, s_watch, &held);
     model_t models[CONNECTIONS] = {0};
     uint64_t total = 0;
     while (size >= 2) {
@@ -108,7 +135,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             if (result != expected)
                 __builtin_trap ();
         }
-        if (subtable_total (table) != total)
+        if (subtable_total (table) != total || held != s_model_distinct (models))
             __builtin_trap ();
         if (subtable_count (table, bytes, length) != s_model_count (models, bytes, length))
             __builtin_trap ();

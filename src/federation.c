@@ -49,6 +49,9 @@
 //  The topic of down messages for every hub below, and its prefix for one.
 #define DOWN_TOPIC "$herald/fed"
 #define ID_TEXT    17  //  16 hex digits and a 0 byte
+//  Probes sent up whose echo may still come: enough for every publisher
+//  proving at once, within the few milliseconds of a round trip.
+#define PROBES_REMEMBERED 64
 
 typedef enum { LINK_NEW, LINK_JOINED, LINK_REFUSED } link_state_t;
 static const char *const s_link_states[] = {"new", "joined", "refused"};
@@ -65,7 +68,9 @@ struct _link_t {
     uint64_t id;
     uint64_t *hubs;  //  the hub ids of its subtree, its own first
     size_t hub_count;
-    uint64_t expect;  //  the sequence number of its next TABLE
+    uint64_t expect;    //  the sequence number of its next TABLE
+    uint64_t received;  //  publications from it since its HELLO (PROBE says how many it sent)
+    bool unproven;      //  some went up on a link since lost: its next probe fails
     uint64_t events_in, events_out;
     char address[64];
     link_t *next;
@@ -96,8 +101,15 @@ struct _federation_t {
     monitor_t *up_monitor;
     sock_curve_t up_curve;
     up_state_t up_state;
-    uint64_t parent;      //  its id, once it welcomed this hub
-    uint64_t up_seq;      //  TABLE messages sent up since HELLO
+    uint64_t parent;   //  its id, once it welcomed this hub
+    uint64_t up_seq;   //  TABLE messages sent up since HELLO
+    uint64_t sent_up;  //  publications sent up since HELLO
+    uint64_t proven;   //  of which the root has echoed a probe sent after them
+    struct {
+        uint64_t nonce;  //  a hash of the nonce
+        uint64_t sent;   //  sent_up when the probe went up
+    } probes[PROBES_REMEMBERED];
+    size_t next_probe;
     uint64_t above_seq;   //  the last broadcast TABLE read from above
     bool loading;         //  between WELCOME and DONE
     bool hubs_changed;    //  send the subtree's hub ids up
@@ -215,6 +227,48 @@ s_send_table_down (federation_t *self, uint64_t to, uint64_t seq, const buffer_t
     if (s_append (&body, head, 8) && s_append (&body, records->data, records->used))
         s_send_down (self, to, DOWN_TABLE, body.data, body.used);
     free (body.data);
+}
+
+//  FNV-1a: probes are told apart by their nonce.
+static uint64_t
+s_nonce_hash (const uint8_t *nonce, size_t size)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    for (size_t index = 0; index < size; index++)
+        hash = (hash ^ nonce[index]) * 1099511628211ULL;
+    return hash;
+}
+
+//  A probe went up after sent_up publications.
+static void
+s_probe_sent (federation_t *self, const uint8_t *nonce, size_t size)
+{
+    self->probes[self->next_probe].nonce = s_nonce_hash (nonce, size);
+    self->probes[self->next_probe].sent = self->sent_up;
+    self->next_probe = (self->next_probe + 1) % PROBES_REMEMBERED;
+}
+
+//  The root echoed a probe: what went up before it arrived.
+static void
+s_probe_echoed (federation_t *self, const uint8_t *nonce, size_t size)
+{
+    uint64_t hash = s_nonce_hash (nonce, size);
+    for (size_t index = 0; index < PROBES_REMEMBERED; index++)
+        if (self->probes[index].nonce == hash && self->probes[index].sent > self->proven)
+            self->proven = self->probes[index].sent;
+}
+
+//  A probe's echo to every hub below: whether every publication before it
+//  reached the root (1) or not (0), then its nonce.
+static void
+s_echo (federation_t *self, const void *nonce, size_t size, bool whole)
+{
+    uint8_t body[1 + 256];
+    if (!self->links || size > sizeof body - 1)
+        return;
+    body[0] = whole ? 1 : 0;
+    memcpy (body + 1, nonce, size);
+    s_send_down (self, 0, DOWN_PROBE, body, 1 + size);
 }
 
 //  A message up: kind, then body.
@@ -424,6 +478,8 @@ s_hello (federation_t *self)
     free (body.data);
     self->up_state = UP_JOINING;
     self->up_seq = 0;
+    self->sent_up = 0;
+    self->proven = 0;
     self->hubs_changed = false;
     self->up_records.used = 0;
     snapshot_t snapshot = {self, &self->up_records, 0, true};
@@ -435,6 +491,16 @@ s_hello (federation_t *self)
 static void
 s_up_lost (federation_t *self, up_state_t state)
 {
+    if (self->up_state == UP_JOINED && self->sent_up > self->proven) {
+        //  What went up since the last echo may be lost: whoever sent it,
+        //  here or below, must not be told it arrived.
+        log_info ("federation: %" PRIu64 " publications sent up may not have reached the root: "
+                  "publishers will be told so",
+                  self->sent_up - self->proven);
+        for (link_t *link = self->links; link; link = link->next)
+            link->unproven = true;
+        self->events.unproven (self->hub);
+    }
     bool was_replica = s_view_is_replica (self);
     self->up_state = state;
     self->loading = false;
@@ -450,6 +516,7 @@ s_watch_up (federation_t *self)
     while (monitor_next (self->up_monitor, &event))
         if (event.number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->up_state != UP_REFUSED) {
             log_debug ("federation: connected to %s", self->cfg->upstream);
+            s_up_lost (self, UP_JOINING);
             s_hello (self);
         } else if (event.number == ZMQ_EVENT_DISCONNECTED && self->up_state != UP_REFUSED) {
             if (self->up_state == UP_JOINED)
@@ -513,6 +580,7 @@ s_take_from_above (federation_t *self, const uint8_t *data, size_t size)
     }
     if (kind == DOWN_RESYNC && self->up_state != UP_REFUSED) {
         self->resyncs++;
+        s_up_lost (self, UP_JOINING);
         s_hello (self);
         return;
     }
@@ -530,14 +598,16 @@ s_take_from_above (federation_t *self, const uint8_t *data, size_t size)
             s_id_text (self->parent, parent);
             log_info ("joined the federation below hub %s at %s", parent, self->cfg->upstream);
         }
-    } else if (kind == DOWN_TABLE)
+    } else if (kind == DOWN_TABLE && self->up_state == UP_JOINED)
         s_take_table_from_above (self, data, size);
     else if (kind == DOWN_DONE && self->loading) {
         self->loading = false;
         s_view_changed (self);
-    } else if (kind == DOWN_PROBE) {
-        self->events.probe_seen (self->hub, data, size);
-        federation_probe_down (self, data, size);
+    } else if (kind == DOWN_PROBE && size >= 1) {
+        if (data[0] == 1)
+            s_probe_echoed (self, data + 1, size - 1);
+        self->events.probe_seen (self->hub, data + 1, size - 1, data[0] == 1);
+        s_echo (self, data + 1, size - 1, data[0] == 1);
     }
 }
 
@@ -678,6 +748,7 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
             log_info ("hub %s joined below, from %s, with %zu hubs", id, link->address, count);
         link->state = LINK_JOINED;
         link->expect = 1;
+        link->received = 0;
         s_snapshot_down (self, link->id);
     }
     self->hubs_changed = true;
@@ -721,27 +792,48 @@ s_take_table_from_below (federation_t *self, link_t *link, const uint8_t *data, 
         self->events.counts_changed (self->hub);
 }
 
+//  A probe from below: the number of publications the link says it sent
+//  up since its HELLO, then the nonce. If fewer arrived, some were lost on
+//  the way (a full queue): the probe's publisher is told so at once. Else
+//  it goes on up, or, at the root, comes back down to every hub.
+static void
+s_take_probe_from_below (federation_t *self, link_t *link, const uint8_t *data, size_t size)
+{
+    if (size < 8)
+        return;
+    uint64_t sent = s_get64 (data);
+    if (sent != link->received || link->unproven) {
+        link->unproven = false;
+        s_echo (self, data + 8, size - 8, false);
+    } else if (federation_goes_up (self))
+        federation_probe_up (self, data + 8, size - 8);
+    else {
+        self->events.probe_seen (self->hub, data + 8, size - 8, true);
+        s_echo (self, data + 8, size - 8, true);
+    }
+}
+
 //  An event or probe from below: up, if this hub goes up; else this hub
 //  is the root, and delivers it.
 static void
-s_take_event_from_below (federation_t *self, zmq_msg_t *message)
+s_take_event_from_below (federation_t *self, link_t *link, zmq_msg_t *message)
 {
     const uint8_t *data = zmq_msg_data (message);
     size_t size = zmq_msg_size (message);
+    if (data[0] == UP_PROBE) {
+        s_take_probe_from_below (self, link, data + 1, size - 1);
+        return;
+    }
+    link->received++;
     if (federation_goes_up (self)) {
         //  The same message, as it came.
-        if (data[0] != UP_PROBE)
-            self->events_up++;
+        self->events_up++;
+        self->sent_up++;
         zmq_msg_t copy;
         zmq_msg_init (&copy);
         zmq_msg_move (&copy, message);
         if (zmq_msg_send (&copy, self->up, ZMQ_DONTWAIT) == -1)
             zmq_msg_close (&copy);
-        return;
-    }
-    if (data[0] == UP_PROBE) {
-        self->events.probe_seen (self->hub, data + 1, size - 1);
-        federation_probe_down (self, data + 1, size - 1);
         return;
     }
     frames_t *frames = &self->frames;
@@ -806,8 +898,10 @@ s_take_from_below (federation_t *self, zmq_msg_t *message)
         s_take_hubs (self, link, data + 1, size - 1, true);
         return;
     }
-    if (link->state != LINK_JOINED || link->expect == 0)
+    if (link->state != LINK_JOINED)
         return;  //  nothing counts before HELLO
+    if (link->expect == 0 && (kind == UP_HUBS || kind == UP_TABLE))
+        return;  //  a record was lost: none counts until its HELLO
     if (kind == UP_HUBS && size >= 9)
         s_take_hubs (self, link, data + 1, size - 1, false);
     else if (kind == UP_TABLE)
@@ -817,7 +911,7 @@ s_take_from_below (federation_t *self, zmq_msg_t *message)
     else if (kind == UP_EVENT || kind == UP_MULTIPART || kind == UP_PROBE) {
         if (kind != UP_PROBE)
             link->events_in++;
-        s_take_event_from_below (self, message);
+        s_take_event_from_below (self, link, message);
     }
 }
 
@@ -1051,6 +1145,7 @@ void
 federation_send_up (federation_t *self, frames_t *frames)
 {
     self->events_up++;
+    self->sent_up++;
     if (frames->count == 1) {
         s_send_up (self, UP_EVENT, zmq_msg_data (&frames->items[0]),
                    zmq_msg_size (&frames->items[0]));
@@ -1076,14 +1171,19 @@ federation_send_up (federation_t *self, frames_t *frames)
 void
 federation_probe_up (federation_t *self, const void *nonce, size_t size)
 {
-    s_send_up (self, UP_PROBE, nonce, size);
+    uint8_t body[8 + 256];
+    if (size > sizeof body - 8)
+        return;
+    s_put64 (body, self->sent_up);
+    memcpy (body + 8, nonce, size);
+    s_send_up (self, UP_PROBE, body, 8 + size);
+    s_probe_sent (self, nonce, size);
 }
 
 void
 federation_probe_down (federation_t *self, const void *nonce, size_t size)
 {
-    if (self->links)
-        s_send_down (self, 0, DOWN_PROBE, nonce, size);
+    s_echo (self, nonce, size, true);
 }
 
 void *

@@ -29,10 +29,15 @@ typedef struct {
     //  Deliver this publication here and below: its frames, in order (the
     //  hub may take them over).
     void (*deliver) (void *hub, frames_t *frames);
-    //  A probe with this nonce reached the root: answer whoever waits.
-    void (*probe_seen) (void *hub, const void *nonce, size_t size);
+    //  A probe with this nonce reached the root: answer whoever waits;
+    //  whole is false if a publication before it was lost on the way.
+    void (*probe_seen) (void *hub, const void *nonce, size_t size, bool whole);
     //  The federation-wide table changed, or is another one now.
     void (*counts_changed) (void *hub);
+    //  The link to the hub above was lost while publications sent up were
+    //  not yet proven to have reached the root: publishers connected now
+    //  must not be told that they did.
+    void (*unproven) (void *hub);
 } federation_events_t;
 
 //  Bind the federation endpoint (with CURVE when curve holds keys, and
@@ -71,7 +76,9 @@ bool federation_goes_up (federation_t *self);
 //  Send a publication (its frames) up to the root.
 void federation_send_up (federation_t *self, frames_t *frames);
 
-//  Send a probe nonce up to the root, to come back as probe_seen.
+//  Send a probe nonce up to the root, to come back as probe_seen (with the
+//  number of publications sent up before it, which each hub on the way
+//  checks).
 void federation_probe_up (federation_t *self, const void *nonce, size_t size);
 
 //  A probe reached this hub, and this hub is the root: tell every hub.

@@ -64,6 +64,7 @@ typedef struct {
     uint64_t terminates_refused;   //  TERMINATE from a key without the permission
     uint64_t impostors;            //  events under another open connection's publisher id
     uint64_t refused_publishers[HERALD_REFUSED_REMEMBERED];  //  the last ones' serials
+    uint64_t probe_barrier;  //  publishers up to this serial may have lost events up: ERROR
     //  Subscription messages, by what they did (docs/operations.md)
     uint64_t subscribes;        //  added a prefix to its connection's set
     uint64_t unsubscribes;      //  removed one
@@ -89,9 +90,14 @@ s_was_refused (hub_t *self, const zap_token_t *token)
 //  whose echo answers it (docs/federation.md). A publisher whose TERMINATE
 //  was refused is told so here, not that its path is proven.
 static void
-s_probe (hub_t *self, const void *nonce, size_t size, const char *refusal)
+s_probe (hub_t *self, zmq_msg_t *message, const void *nonce, size_t size, const char *refusal)
 {
     self->probes++;
+    zap_token_t token;
+    if (!refusal && self->probe_barrier && zap_token_of (message, &token) == 0
+        && token.serial <= self->probe_barrier)
+        refusal = "this hub lost its link to the root hub: what was published before may not "
+                  "have reached every subscriber";
     if (refusal)
         control_probe_seen (self->control, nonce, size, refusal);
     else if (federation_goes_up (self->federation))
@@ -113,7 +119,7 @@ s_take_reserved (hub_t *self, zmq_msg_t *message)
         && event.topic_size == strlen (HERALD_PROBE_TOPIC)
         && memcmp (event.topic, HERALD_PROBE_TOPIC, event.topic_size) == 0) {
         bool refused = zap_token_of (message, &token) == 0 && s_was_refused (self, &token);
-        s_probe (self, event.payload, event.payload_size,
+        s_probe (self, message, event.payload, event.payload_size,
                  refused ? "this publisher may not publish " HERALD_TERMINATE
                            " (--curve-allow-terminate): it was dropped"
                          : NULL);
@@ -298,8 +304,8 @@ s_forward_plain (hub_t *self)
         bool probe = multipart && topic_size == strlen (HERALD_PROBE_TOPIC)
                      && memcmp (data, HERALD_PROBE_TOPIC, topic_size) == 0;
         if (probe)
-            s_probe (self, zmq_msg_data (&frames->items[1]), zmq_msg_size (&frames->items[1]),
-                     NULL);
+            s_probe (self, first, zmq_msg_data (&frames->items[1]),
+                     zmq_msg_size (&frames->items[1]), NULL);
         else
             self->invalid_events++;
         frames_clear (frames);
@@ -514,10 +520,13 @@ s_take_subscriptions (hub_t *self)
 
 //  The root saw a probe of a publisher of this hub (s_probe).
 static void
-s_probe_seen (void *argument, const void *nonce, size_t size)
+s_probe_seen (void *argument, const void *nonce, size_t size, bool whole)
 {
     hub_t *self = argument;
-    control_probe_seen (self->control, nonce, size, NULL);
+    control_probe_seen (self->control, nonce, size,
+                        whole ? NULL
+                              : "a publication before this probe was lost on the way to the "
+                                "root hub (a full queue between hubs)");
 }
 
 //  The federation's counts changed, or come from another table now.
@@ -529,6 +538,15 @@ s_counts_changed (void *argument)
         return;
     control_set_subscriptions (self->control, federation_table (self->federation));
     control_counts_changed (self->control);
+}
+
+//  Publications sent up were lost with the link: the publishers connected
+//  now are told so at their next probe (s_probe).
+static void
+s_unproven (void *argument)
+{
+    hub_t *self = argument;
+    self->probe_barrier = zap_last_serial (self->zap);
 }
 
 //  STATS: the hub's members; control.c adds its own. docs/operations.md
@@ -641,7 +659,7 @@ s_open (hub_t *self)
     rc = s_open_port (self, ZMQ_XPUB, ZAP_BACKEND, &options, &self->backend, &self->back_monitor);
     if (rc)
         return rc;
-    federation_events_t events = {s_deliver_federated, s_probe_seen, s_counts_changed};
+    federation_events_t events = {s_deliver_federated, s_probe_seen, s_counts_changed, s_unproven};
     self->federation = federation_new (cfg, &self->curve, &events, self);
     if (!self->federation)
         return HERALD_EXIT_UNAVAILABLE;
@@ -810,21 +828,24 @@ s_log_start (hub_t *self, uint64_t fd_limit)
 {
     const config_t *cfg = self->cfg;
     char curve[CONFIG_TEXT_MAX + 64] = "CURVE off: traffic is plaintext, and ";
-    bool local =
-        s_is_local (cfg->frontend) && s_is_local (cfg->backend) && s_is_local (cfg->control);
+    bool local = s_is_local (cfg->frontend) && s_is_local (cfg->backend)
+                 && s_is_local (cfg->control) && s_is_local (cfg->federation);
     strcat (curve, local ? "anyone on this machine may connect"
                          : "anyone who can reach these endpoints may connect");
     if (self->curve.cert) {
         const char *lists = *cfg->curve_allow || *cfg->curve_allow_publish
                                     || *cfg->curve_allow_subscribe || *cfg->curve_allow_control
-                                    || *cfg->curve_allow_terminate
+                                    || *cfg->curve_allow_terminate || *cfg->curve_allow_federation
                                 ? "the keys in the --curve-allow lists"
                                 : "any CURVE key";
         snprintf (curve, sizeof curve, "CURVE on, public key %s, clients let in: %s",
                   zcert_public_txt (self->curve.cert), lists);
     }
-    log_info ("forwarding %s -> %s, control %s; %s; up to %llu file descriptors", cfg->frontend,
-              cfg->backend, cfg->control, curve, (unsigned long long) fd_limit);
+    log_info ("forwarding %s -> %s, control %s, federation %s%s%s; %s; up to %llu file "
+              "descriptors",
+              cfg->frontend, cfg->backend, cfg->control, cfg->federation,
+              *cfg->upstream ? ", upstream " : "", cfg->upstream, curve,
+              (unsigned long long) fd_limit);
 }
 
 int

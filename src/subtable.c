@@ -367,6 +367,24 @@ subtable_json (subtable_t *self, FILE *out, long budget)
 #define SUB(text)   "\x01" text, sizeof (text)
 #define UNSUB(text) "\x00" text, sizeof (text)
 
+//  Prefixes held minus prefixes released, as the watch tells them.
+static void
+s_test_watch (void *argument, const uint8_t *prefix, size_t size, bool held)
+{
+    (void) prefix;
+    (void) size;
+    int64_t *held_now = argument;
+    *held_now += held ? 1 : -1;
+}
+
+static void
+s_test_each (void *argument, uint64_t connection, const uint8_t *prefix, size_t size)
+{
+    (void) prefix;
+    uint64_t *sum = argument;
+    *sum += connection * 1000 + size;
+}
+
 void
 subtable_test (bool verbose)
 {
@@ -467,4 +485,23 @@ subtable_test (bool verbose)
     subtable_destroy (&table);
     subtable_destroy (&table);
     assert (table == NULL);
+
+    //  The watch: a prefix is told once when its first holder comes and
+    //  once when its last goes; every hold is listed.
+    table = subtable_new (64, 0);
+    int64_t held_now = 0;
+    subtable_set_watch (table, s_test_watch, &held_now);
+    assert (subtable_apply (table, 1, SUB ("ev")) == SUBTABLE_CHANGED);
+    assert (subtable_apply (table, 2, SUB ("ev")) == SUBTABLE_CHANGED);
+    assert (subtable_apply (table, 2, SUB ("x")) == SUBTABLE_CHANGED);
+    assert (held_now == 2);
+    uint64_t sum = 0;
+    subtable_each (table, s_test_each, &sum);
+    assert (sum == 1002 + 2002 + 2001);
+    assert (subtable_held (table, 2) == 2 && subtable_held (table, 3) == 0);
+    assert (subtable_apply (table, 1, UNSUB ("ev")) == SUBTABLE_CHANGED);
+    assert (held_now == 2);
+    assert (subtable_drop (table, 2));
+    assert (held_now == 0);
+    subtable_destroy (&table);
 }

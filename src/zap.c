@@ -148,6 +148,12 @@ zap_refused (zap_t *self, zap_port_t port)
     return self->refused[port];
 }
 
+uint64_t
+zap_last_serial (zap_t *self)
+{
+    return self->serial;
+}
+
 static bool
 s_listed (zcertstore_t *store, const char *key)
 {

@@ -73,6 +73,10 @@ void zap_read (zap_t *self);
 //  Connections refused so far, on each port.
 uint64_t zap_refused (zap_t *self, zap_port_t port);
 
+//  The serial of the last connection let in (0: none yet): every
+//  connection so far has a serial up to it.
+uint64_t zap_last_serial (zap_t *self);
+
 //  Self test.
 void zap_test (bool verbose);
 

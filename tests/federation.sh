@@ -11,7 +11,9 @@
 #      Then host c cut off (no FIN, no RST): the count drops by c's 3
 #      within 3 to 4 heartbeats, at the root and at leaf b; c healed: they
 #      are counted again. c's and d's subscribers report their gaps and
-#      exit 65; b's lose nothing and exit 0.
+#      exit 65; b's lose nothing and exit 0. A publisher on c that
+#      published through the cut is told that what it sent up may be lost,
+#      and exits 69.
 #   3. A publisher on leaf d ends the run with TERMINATE: every subscriber
 #      ends, and every hub (--exit-on-terminate) exits 0, the leaves before
 #      the root.
@@ -152,6 +154,14 @@ fed_hub d --upstream "$ROOT_FEDERATION"
 count_on a 9 10000
 count_on d 9 10000
 
+# A publisher on c, on a topic nobody reads, publishing through the cut:
+# what it sent up before c knew the root was gone is lost, so its final
+# probe must not say that everything arrived.
+hub_on c
+start pub_cut on c "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --topic other \
+    --events 6000 --interval 1 --no-terminate
+timeout 20 tail -n +1 -f --pid="$(pid_of pub_cut)" "$TMP/pub_cut.out" | grep -q -m1 "Publisher has" \
+    || fail "pub_cut did not start publishing"
 cut_at=$(now_ms)
 host_cut c
 count_on a 6 $((HEARTBEAT * 4 + 1000))
@@ -170,6 +180,9 @@ for name in c11 c12 c13 d11 d12 d13; do
 done
 kill -TERM "$(pid_of pub_run)"
 finish pub_run 143
+finish pub_cut 69 60
+grep -q "lost its link to the root hub" "$TMP/pub_cut.err" \
+    || fail "pub_cut did not say why: $(tail -n 2 "$TMP/pub_cut.err")"
 
 note "3. TERMINATE from a leaf ends every subscriber, then every hub, leaves first"
 hub_on d
