@@ -1027,6 +1027,11 @@ federation_new (const config_t *cfg, const sock_curve_t *curve, const federation
     options.zap_domain = NULL;
     options.max_frame = 0;
     self->up_sock = sock_open (ZMQ_XSUB, &options, "upstream");
+    //  Nothing that goes up may be dropped: an XSUB drops silently at its
+    //  high-water mark, and a lost subscription would leave a subscriber
+    //  counted at the root while no filter passes its events.
+    if (self->up_sock)
+        zsock_set_sndhwm (self->up_sock, 0);
     watched = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED;
     if (self->up_sock)
         self->up_monitor = monitor_new (zsock_resolve (self->up_sock), "upstream", watched);
