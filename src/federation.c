@@ -19,6 +19,7 @@
 #include "monitor.h"
 #include "peers.h"
 #include "text.h"
+#include "wire.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -127,35 +128,6 @@ struct _federation_t {
 //  --------------------------------------------------------------------------
 //  Bytes
 
-static void
-s_put64 (uint8_t *out, uint64_t value)
-{
-    for (int index = 7; index >= 0; index--, value >>= 8)
-        out[index] = (uint8_t) value;
-}
-
-static void
-s_put32 (uint8_t *out, uint32_t value)
-{
-    for (int index = 3; index >= 0; index--, value >>= 8)
-        out[index] = (uint8_t) value;
-}
-
-static uint32_t
-s_get32 (const uint8_t *in)
-{
-    return (uint32_t) in[0] << 24 | (uint32_t) in[1] << 16 | (uint32_t) in[2] << 8 | in[3];
-}
-
-static uint64_t
-s_get64 (const uint8_t *in)
-{
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = value << 8 | in[index];
-    return value;
-}
-
 //  Append bytes; false if out of memory.
 static bool
 s_append (buffer_t *buffer, const void *data, size_t size)
@@ -223,27 +195,17 @@ s_send_table_down (federation_t *self, uint64_t to, uint64_t seq, const buffer_t
 {
     buffer_t body = {0};
     uint8_t head[8];
-    s_put64 (head, seq);
+    wire_put_be (head, seq, 8);
     if (s_append (&body, head, 8) && s_append (&body, records->data, records->used))
         s_send_down (self, to, DOWN_TABLE, body.data, body.used);
     free (body.data);
-}
-
-//  FNV-1a: probes are told apart by their nonce.
-static uint64_t
-s_nonce_hash (const uint8_t *nonce, size_t size)
-{
-    uint64_t hash = 14695981039346656037ULL;
-    for (size_t index = 0; index < size; index++)
-        hash = (hash ^ nonce[index]) * 1099511628211ULL;
-    return hash;
 }
 
 //  A probe went up after sent_up publications.
 static void
 s_probe_sent (federation_t *self, const uint8_t *nonce, size_t size)
 {
-    self->probes[self->next_probe].nonce = s_nonce_hash (nonce, size);
+    self->probes[self->next_probe].nonce = text_hash (nonce, size);
     self->probes[self->next_probe].sent = self->sent_up;
     self->next_probe = (self->next_probe + 1) % PROBES_REMEMBERED;
 }
@@ -252,7 +214,7 @@ s_probe_sent (federation_t *self, const uint8_t *nonce, size_t size)
 static void
 s_probe_echoed (federation_t *self, const uint8_t *nonce, size_t size)
 {
-    uint64_t hash = s_nonce_hash (nonce, size);
+    uint64_t hash = text_hash (nonce, size);
     for (size_t index = 0; index < PROBES_REMEMBERED; index++)
         if (self->probes[index].nonce == hash && self->probes[index].sent > self->proven)
             self->proven = self->probes[index].sent;
@@ -288,18 +250,44 @@ s_send_up (federation_t *self, char kind, const void *body, size_t size)
     }
 }
 
+//  One record of a TABLE message (docs/federation.md).
+typedef struct {
+    uint8_t op;
+    uint64_t origin, serial;
+    const uint8_t *prefix;
+    size_t size;
+} record_t;
+
+//  Append a record.
 static void
-s_record (buffer_t *buffer, uint8_t op, uint64_t origin, uint64_t serial, const uint8_t *prefix,
-          size_t size)
+s_record (buffer_t *buffer, const record_t *record)
 {
     uint8_t head[RECORD_HEAD];
-    head[0] = op;
-    s_put64 (head + 1, origin);
-    s_put64 (head + 9, serial);
-    head[17] = (uint8_t) (size >> 8);
-    head[18] = (uint8_t) size;
-    if (!s_append (buffer, head, sizeof head) || !s_append (buffer, prefix, size))
+    head[0] = record->op;
+    wire_put_be (head + 1, record->origin, 8);
+    wire_put_be (head + 9, record->serial, 8);
+    wire_put_be (head + 17, record->size, 2);
+    if (!s_append (buffer, head, sizeof head) || !s_append (buffer, record->prefix, record->size))
         log_error ("out of memory: the federation's counts are no longer exact");
+}
+
+//  Read the record at *at of a TABLE message; false at its end (or at a
+//  record that does not fit).
+static bool
+s_next_record (const uint8_t *data, size_t size, size_t *at, record_t *record)
+{
+    if (*at + RECORD_HEAD > size)
+        return false;
+    const uint8_t *head = data + *at;
+    record->size = (size_t) wire_get_be (head + 17, 2);
+    if (*at + RECORD_HEAD + record->size > size)
+        return false;
+    record->op = head[0];
+    record->origin = wire_get_be (head + 1, 8);
+    record->serial = wire_get_be (head + 9, 8);
+    record->prefix = head + RECORD_HEAD;
+    *at += RECORD_HEAD + record->size;
+    return true;
 }
 
 //  Send the records gathered for up, when this hub has said HELLO.
@@ -311,7 +299,7 @@ s_flush_up (federation_t *self)
     if (self->up_state == UP_JOINING || self->up_state == UP_JOINED) {
         buffer_t body = {0};
         uint8_t head[8];
-        s_put64 (head, ++self->up_seq);
+        wire_put_be (head, ++self->up_seq, 8);
         if (s_append (&body, head, 8)
             && s_append (&body, self->up_records.data, self->up_records.used))
             s_send_up (self, UP_TABLE, body.data, body.used);
@@ -342,13 +330,12 @@ s_view_is_replica (federation_t *self)
 
 //  A change to the subtree: up, and down while the subtree is the view.
 static void
-s_subtree_record (federation_t *self, uint8_t op, uint64_t origin, uint64_t serial,
-                  const uint8_t *prefix, size_t size)
+s_subtree_record (federation_t *self, const record_t *record)
 {
     if (self->up)
-        s_record (&self->up_records, op, origin, serial, prefix, size);
+        s_record (&self->up_records, record);
     if (!s_view_is_replica (self))
-        s_record (&self->down_records, op, origin, serial, prefix, size);
+        s_record (&self->down_records, record);
     if (self->up_records.used >= TABLE_BATCH)
         s_flush_up (self);
     if (self->down_records.used >= TABLE_BATCH)
@@ -357,19 +344,19 @@ s_subtree_record (federation_t *self, uint8_t op, uint64_t origin, uint64_t seri
 
 //  Apply one record to a table. Returns true if counts changed.
 static bool
-s_apply (fedtable_t *table, uint8_t op, uint64_t origin, uint64_t serial, const uint8_t *prefix,
-         size_t size)
+s_apply (fedtable_t *table, const record_t *record)
 {
-    if (op == RECORD_GONE)
-        return fedtable_gone (table, origin, serial);
-    if (op == RECORD_LOST)
-        return fedtable_drop_origin (table, origin);
+    if (record->op == RECORD_GONE)
+        return fedtable_gone (table, record->origin, record->serial);
+    if (record->op == RECORD_LOST)
+        return fedtable_drop_origin (table, record->origin);
     uint8_t message[1 + HERALD_MAX_TOPIC_LIMIT];
-    if (size > HERALD_MAX_TOPIC_LIMIT)
+    if (record->size > HERALD_MAX_TOPIC_LIMIT)
         return false;
-    message[0] = op;
-    memcpy (message + 1, prefix, size);
-    return fedtable_apply (table, origin, serial, message, size + 1) == SUBTABLE_CHANGED;
+    message[0] = record->op;
+    memcpy (message + 1, record->prefix, record->size);
+    return fedtable_apply (table, record->origin, record->serial, message, record->size + 1)
+           == SUBTABLE_CHANGED;
 }
 
 //  The subtree's prefixes coming and going: this hub's interest, which the
@@ -409,7 +396,7 @@ s_snapshot_one (void *argument, uint64_t origin, uint64_t serial, const uint8_t 
                 size_t size)
 {
     snapshot_t *snapshot = argument;
-    s_record (snapshot->records, 1, origin, serial, prefix, size);
+    s_record (snapshot->records, &(record_t){1, origin, serial, prefix, size});
     if (snapshot->records->used >= TABLE_BATCH)
         s_snapshot_part (snapshot);
 }
@@ -427,8 +414,8 @@ s_snapshot_down (federation_t *self, uint64_t to)
 {
     s_flush_down (self);
     uint8_t body[16];
-    s_put64 (body, self->id);
-    s_put64 (body + 8, self->down_seq);
+    wire_put_be (body, self->id, 8);
+    wire_put_be (body + 8, self->down_seq, 8);
     s_send_down (self, to, DOWN_WELCOME, body, sizeof body);
     buffer_t records = {0};
     snapshot_t snapshot = {self, &records, to, false};
@@ -457,12 +444,12 @@ static void
 s_hub_ids (federation_t *self, buffer_t *out)
 {
     uint8_t id[8];
-    s_put64 (id, self->id);
+    wire_put_be (id, self->id, 8);
     s_append (out, id, 8);
     for (link_t *link = self->links; link; link = link->next)
         if (link->state == LINK_JOINED)
             for (size_t index = 0; index < link->hub_count; index++) {
-                s_put64 (id, link->hubs[index]);
+                wire_put_be (id, link->hubs[index], 8);
                 s_append (out, id, 8);
             }
 }
@@ -533,7 +520,7 @@ s_take_table_from_above (federation_t *self, const uint8_t *data, size_t size)
 {
     if (size < 8)
         return;
-    uint64_t seq = s_get64 (data);
+    uint64_t seq = wire_get_be (data, 8);
     if (seq) {
         if (seq != self->above_seq + 1) {
             log_info ("federation: a message from above was lost (%" PRIu64 " after %" PRIu64
@@ -547,17 +534,11 @@ s_take_table_from_above (federation_t *self, const uint8_t *data, size_t size)
         self->above_seq = seq;
     }
     bool changed = false;
-    for (size_t at = 8; at + RECORD_HEAD <= size;) {
-        size_t prefix_size = (size_t) data[at + 17] << 8 | data[at + 18];
-        if (at + RECORD_HEAD + prefix_size > size)
-            break;
-        uint8_t op = data[at];
-        uint64_t origin = s_get64 (data + at + 1), serial = s_get64 (data + at + 9);
-        const uint8_t *prefix = data + at + RECORD_HEAD;
-        changed |= s_apply (self->replica, op, origin, serial, prefix, prefix_size);
+    record_t record;
+    for (size_t at = 8; s_next_record (data, size, &at, &record);) {
+        changed |= s_apply (self->replica, &record);
         if (!self->loading)
-            s_record (&self->down_records, op, origin, serial, prefix, prefix_size);
-        at += RECORD_HEAD + prefix_size;
+            s_record (&self->down_records, &record);
     }
     if (changed && s_view_is_replica (self))
         self->events.counts_changed (self->hub);
@@ -588,8 +569,8 @@ s_take_from_above (federation_t *self, const uint8_t *data, size_t size)
         return;
     if (kind == DOWN_WELCOME && size >= 16) {
         bool first = self->up_state == UP_JOINING;
-        self->parent = s_get64 (data);
-        self->above_seq = s_get64 (data + 8);
+        self->parent = wire_get_be (data, 8);
+        self->above_seq = wire_get_be (data + 8, 8);
         self->up_state = UP_JOINED;
         self->loading = true;
         fedtable_clear (self->replica);
@@ -668,7 +649,7 @@ s_link_drop (federation_t *self, link_t *link)
     if (link->state == LINK_JOINED)
         for (size_t index = 0; index < link->hub_count; index++) {
             changed |= fedtable_drop_origin (self->subtree, link->hubs[index]);
-            s_subtree_record (self, RECORD_LOST, link->hubs[index], 0, NULL, 0);
+            s_subtree_record (self, &(record_t){.op = RECORD_LOST, .origin = link->hubs[index]});
         }
     if (changed && !s_view_is_replica (self))
         self->events.counts_changed (self->hub);
@@ -711,7 +692,7 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
     if (!hubs)
         return;
     for (size_t index = 0; index < count; index++)
-        hubs[index] = s_get64 (data + 8 * index);
+        hubs[index] = wire_get_be (data + 8 * index, 8);
     if (hello)
         s_link_drop (self, link);
     else if (link->state == LINK_JOINED) {
@@ -724,7 +705,8 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
                 if (fedtable_drop_origin (self->subtree, link->hubs[index])
                     && !s_view_is_replica (self))
                     self->events.counts_changed (self->hub);
-                s_subtree_record (self, RECORD_LOST, link->hubs[index], 0, NULL, 0);
+                s_subtree_record (self,
+                                  &(record_t){.op = RECORD_LOST, .origin = link->hubs[index]});
             }
         }
     }
@@ -761,7 +743,7 @@ s_take_table_from_below (federation_t *self, link_t *link, const uint8_t *data, 
 {
     if (size < 8)
         return;
-    uint64_t seq = s_get64 (data);
+    uint64_t seq = wire_get_be (data, 8);
     if (seq != link->expect) {
         log_info ("federation: a message from below was lost (%" PRIu64 ", expected %" PRIu64
                   "): asking for its whole table again",
@@ -773,20 +755,14 @@ s_take_table_from_below (federation_t *self, link_t *link, const uint8_t *data, 
     }
     link->expect++;
     bool changed = false;
-    for (size_t at = 8; at + RECORD_HEAD <= size;) {
-        size_t prefix_size = (size_t) data[at + 17] << 8 | data[at + 18];
-        if (at + RECORD_HEAD + prefix_size > size)
-            break;
-        uint8_t op = data[at];
-        uint64_t origin = s_get64 (data + at + 1), serial = s_get64 (data + at + 9);
-        const uint8_t *prefix = data + at + RECORD_HEAD;
-        at += RECORD_HEAD + prefix_size;
-        if (!s_link_holds (link, origin) || op > RECORD_LOST) {
+    record_t record;
+    for (size_t at = 8; s_next_record (data, size, &at, &record);) {
+        if (!s_link_holds (link, record.origin) || record.op > RECORD_LOST) {
             self->foreign_records++;
             continue;
         }
-        changed |= s_apply (self->subtree, op, origin, serial, prefix, prefix_size);
-        s_subtree_record (self, op, origin, serial, prefix, prefix_size);
+        changed |= s_apply (self->subtree, &record);
+        s_subtree_record (self, &record);
     }
     if (changed && !s_view_is_replica (self))
         self->events.counts_changed (self->hub);
@@ -801,7 +777,7 @@ s_take_probe_from_below (federation_t *self, link_t *link, const uint8_t *data, 
 {
     if (size < 8)
         return;
-    uint64_t sent = s_get64 (data);
+    uint64_t sent = wire_get_be (data, 8);
     if (sent != link->received || link->unproven) {
         link->unproven = false;
         s_echo (self, data + 8, size - 8, false);
@@ -846,9 +822,9 @@ s_take_event_from_below (federation_t *self, link_t *link, zmq_msg_t *message)
     } else {
         //  MULTIPART: a count, then each frame's size and bytes.
         size_t at = 5;
-        uint64_t total = size >= 5 ? (uint64_t) s_get32 (data + 1) : 0;
+        uint64_t total = size >= 5 ? (uint64_t) (size_t) wire_get_be (data + 1, 4) : 0;
         for (uint64_t index = 0; index < total && at + 4 <= size; index++) {
-            size_t frame_size = s_get32 (data + at);
+            size_t frame_size = (size_t) wire_get_be (data + at, 4);
             at += 4;
             zmq_msg_t *frame = frame_size <= size - at ? frames_add (frames) : NULL;
             if (!frame || zmq_msg_init_size (frame, frame_size))
@@ -907,7 +883,7 @@ s_take_from_below (federation_t *self, zmq_msg_t *message)
     else if (kind == UP_TABLE)
         s_take_table_from_below (self, link, data + 1, size - 1);
     else if (kind == UP_LEASE && size >= 9)
-        link->events_out = s_get64 (data + 1);
+        link->events_out = wire_get_be (data + 1, 8);
     else if (kind == UP_EVENT || kind == UP_MULTIPART || kind == UP_PROBE) {
         if (kind != UP_PROBE)
             link->events_in++;
@@ -1125,7 +1101,7 @@ federation_flush (federation_t *self)
     int64_t now = zclock_mono ();
     if (self->up_state == UP_JOINED && now >= self->lease_due) {
         uint8_t body[8];
-        s_put64 (body, self->events_from_above);
+        wire_put_be (body, self->events_from_above, 8);
         s_send_up (self, UP_LEASE, body, sizeof body);
         self->lease_due =
             now + (int64_t) (self->cfg->heartbeat_ms ? self->cfg->heartbeat_ms : 1000);
@@ -1158,11 +1134,11 @@ federation_send_up (federation_t *self, frames_t *frames)
     }
     buffer_t body = {0};
     uint8_t head[4];
-    s_put32 (head, (uint32_t) frames->count);
+    wire_put_be (head, (uint32_t) frames->count, 4);
     bool whole = s_append (&body, head, 4);
     for (size_t index = 0; whole && index < frames->count; index++) {
         size_t size = zmq_msg_size (&frames->items[index]);
-        s_put32 (head, (uint32_t) size);
+        wire_put_be (head, (uint32_t) size, 4);
         whole = s_append (&body, head, 4)
                 && s_append (&body, zmq_msg_data (&frames->items[index]), size);
     }
@@ -1179,7 +1155,7 @@ federation_probe_up (federation_t *self, const void *nonce, size_t size)
     uint8_t body[8 + 256];
     if (size > sizeof body - 8)
         return;
-    s_put64 (body, self->sent_up);
+    wire_put_be (body, self->sent_up, 8);
     memcpy (body + 8, nonce, size);
     s_send_up (self, UP_PROBE, body, 8 + size);
     s_probe_sent (self, nonce, size);
@@ -1201,15 +1177,17 @@ void
 federation_local_apply (federation_t *self, uint64_t connection, const void *message, size_t size)
 {
     const uint8_t *bytes = message;
-    s_apply (self->subtree, bytes[0], self->id, connection, bytes + 1, size - 1);
-    s_subtree_record (self, bytes[0], self->id, connection, bytes + 1, size - 1);
+    record_t record = {bytes[0], self->id, connection, bytes + 1, size - 1};
+    s_apply (self->subtree, &record);
+    s_subtree_record (self, &record);
 }
 
 void
 federation_local_gone (federation_t *self, uint64_t connection)
 {
     fedtable_gone (self->subtree, self->id, connection);
-    s_subtree_record (self, RECORD_GONE, self->id, connection, NULL, 0);
+    s_subtree_record (self,
+                      &(record_t){.op = RECORD_GONE, .origin = self->id, .serial = connection});
 }
 
 subtable_t *

@@ -117,10 +117,22 @@ text_json_utf8 (FILE *out, const void *data, size_t size)
     s_json (out, data, size, true);
 }
 
+uint64_t
+text_hash (const void *data, size_t size)
+{
+    const uint8_t *bytes = data;
+    uint64_t hash = 14695981039346656037ULL;  //  FNV-1a
+    for (size_t index = 0; index < size; index++)
+        hash = (hash ^ bytes[index]) * 1099511628211ULL;
+    return hash;
+}
+
 void
 text_test (bool verbose)
 {
     (void) verbose;
+    assert (text_hash ("", 0) == 14695981039346656037ULL);
+    assert (text_hash ("a", 1) != text_hash ("b", 1));
     uint64_t value;
     assert (text_parse_u64 ("18446744073709551615", 20, 0, UINT64_MAX, &value) == 0);
     assert (value == UINT64_MAX);

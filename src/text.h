@@ -30,6 +30,10 @@ bool text_is_utf8 (const void *data, size_t size);
 //  as they are, but for the quote, the backslash and control characters.
 void text_json_utf8 (FILE *out, const void *data, size_t size);
 
+//  A 64-bit hash of bytes (FNV-1a): for hash tables and for telling
+//  nonces apart, not for security.
+uint64_t text_hash (const void *data, size_t size);
+
 //  Self test.
 void text_test (bool verbose);
 

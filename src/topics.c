@@ -30,15 +30,6 @@ struct _topics_t {
     topic_counters_t other;  //  topics past the limit
 };
 
-static uint64_t
-s_hash (const uint8_t *data, size_t size)
-{
-    uint64_t hash = 14695981039346656037ULL;
-    for (size_t index = 0; index < size; index++)
-        hash = (hash ^ data[index]) * 1099511628211ULL;
-    return hash;
-}
-
 topics_t *
 topics_new (size_t limit, size_t longest)
 {
@@ -109,7 +100,7 @@ topics_lookup (topics_t *self, const void *topic, size_t size)
         return &last->counters;
     if (size > self->longest)
         return &self->other;
-    uint64_t hash = s_hash (topic, size);
+    uint64_t hash = text_hash (topic, size);
     slot_t *slot = s_probe (self->slots, self->allocated, topic, size, hash);
     if (!slot->name) {
         if (self->used == self->limit

@@ -9,18 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-s_put_u64 (uint8_t *out, uint64_t value)
+void
+wire_put_be (uint8_t *out, uint64_t value, size_t bytes)
 {
-    for (int index = 7; index >= 0; index--, value >>= 8)
+    for (size_t index = bytes; index-- > 0; value >>= 8)
         out[index] = (uint8_t) value;
 }
 
-static uint64_t
-s_get_u64 (const uint8_t *in)
+uint64_t
+wire_get_be (const uint8_t *in, size_t bytes)
 {
     uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
+    for (size_t index = 0; index < bytes; index++)
         value = value << 8 | in[index];
     return value;
 }
@@ -40,8 +40,8 @@ wire_event_encode (uint8_t *buffer, size_t size, const void *topic, size_t topic
     *header++ = 0;
     header[0] = WIRE_MAGIC;
     header[1] = WIRE_VERSION;
-    s_put_u64 (header + 2, publisher);
-    s_put_u64 (header + 10, sequence);
+    wire_put_be (header + 2, publisher, 8);
+    wire_put_be (header + 10, sequence, 8);
     if (payload_size)
         memcpy (header + WIRE_HEADER_SIZE, payload, payload_size);
     return topic_size + 1 + WIRE_HEADER_SIZE + payload_size;
@@ -74,7 +74,7 @@ wire_plain_topic (const void *frame, size_t size)
 uint64_t
 wire_event_publisher (const void *message, size_t topic_size)
 {
-    return s_get_u64 ((const uint8_t *) message + topic_size + 3);
+    return wire_get_be ((const uint8_t *) message + topic_size + 3, 8);
 }
 
 int
@@ -87,7 +87,7 @@ wire_event_decode (const void *message, size_t size, wire_event_t *event)
     event->topic = message;
     event->topic_size = topic_size;
     event->publisher = wire_event_publisher (message, topic_size);
-    event->sequence = s_get_u64 (header + 10);
+    event->sequence = wire_get_be (header + 10, 8);
     event->payload = header + WIRE_HEADER_SIZE;
     event->payload_size = size - topic_size - 1 - WIRE_HEADER_SIZE;
     return 0;

@@ -78,6 +78,11 @@ bool wire_topic_is_reserved (const void *topic, size_t size);
 int wire_request_parse (size_t frames, const uint8_t *const data[], const size_t sizes[],
                         wire_request_t *request, char *error, size_t error_size);
 
+//  Numbers on the wire are big-endian: write value in `bytes` bytes (up to
+//  8), or read one.
+void wire_put_be (uint8_t *out, uint64_t value, size_t bytes);
+uint64_t wire_get_be (const uint8_t *in, size_t bytes);
+
 //  Self test.
 void wire_test (bool verbose);
 
