@@ -1,5 +1,6 @@
 /*  bench.c - herald_bench: herald's hub measured side by side with direct
-    PUB->SUB, a zmq_proxy hub, Redis pub/sub and NATS core, in one run.
+    PUB->SUB, a zmq_proxy hub, Redis pub/sub and NATS core, and with a
+    federation of two of its hubs, in one run.
 
     herald_bench --herald PATH [--out DIR] [--quick] [--runs N] ...
 
@@ -52,9 +53,11 @@
 #define LATENCY_RATE       10000
 #define RUNS_DEFAULT       5
 #define PORT_BASE_DEFAULT  26000
-#define PORT_BASE_QUICK    26500  //  a smoke test beside a full bench
+#define PORT_BASE_QUICK    26600  //  a smoke test beside a full bench, past its ports
 #define PORT_SLOTS         64     //  runs rotate over this many sets of 4 ports
-#define HUB_STOP_MS        5000
+//  A federation's leaf hub takes the same set of 4 in the range above.
+#define PORT_RANGE  (4 * PORT_SLOTS)
+#define HUB_STOP_MS 5000
 
 //  Taking subscriptions: 10 connections of 10,000 topics each, the most
 //  herald's hub lets one subscriber hold by default.
@@ -88,9 +91,9 @@ static const char *s_usage =
     "usage: herald_bench --herald PATH [options]\n"
     "\n"
     "Measures herald's hub beside direct PUB->SUB, a zmq_proxy hub, Redis and NATS\n"
-    "(when installed) on tcp loopback. Prints every run's sample as CSV and writes\n"
-    "it to DIR/bench.csv, with DIR/bench.json; bench/render.py DIR writes the\n"
-    "report from them (DIR/bench.md and DIR/bench.png).\n"
+    "(when installed), and two of its hubs federated, on tcp loopback. Prints every\n"
+    "run's sample as CSV and writes it to DIR/bench.csv, with DIR/bench.json;\n"
+    "bench/render.py DIR writes the report from them (DIR/bench.md and bench.png).\n"
     "\n"
     "  --herald PATH        the herald binary whose hub is measured\n"
     "  --out DIR            where to write bench.csv and bench.json (default: docs;\n"
@@ -105,11 +108,14 @@ static const char *s_usage =
     "                       table: herald's subscription table in this process, no\n"
     "                       server)\n"
     "  --subscribers LIST   throughput and plain fan-outs (default 1,4,16,64,256)\n"
-    "  --systems LIST       direct,zmq_proxy,herald,redis,nats (default: all)\n"
+    "  --systems LIST       direct,zmq_proxy,herald,federation,redis,nats (default:\n"
+    "                       all; federation: a root and a leaf hub, the publisher on\n"
+    "                       the root, the subscribers on the leaf; throughput and\n"
+    "                       latency only)\n"
     "  --messages N         deliveries per throughput or plain run, over all\n"
     "                       subscribers (default 1500000)\n"
     "  --also NAME=PATH     also measure the hub of another herald binary as NAME\n"
-    "  --port-base P        first TCP port (default 26000; 26500 with --quick)\n"
+    "  --port-base P        first TCP port of 512 (default 26000; 26600 with --quick)\n"
     "  --batch K            K events (1..64) to a message in throughput runs, every\n"
     "                       system (an experiment: not herald's format; not plain)\n"
     "  --redis-server PATH, --nats-server PATH   the servers to run\n";
@@ -213,17 +219,20 @@ s_set_up_systems (bench_t *bench, const options_t *options)
         s_add_system (bench, "direct", SYS_DIRECT, NULL);
     if (s_listed (options->systems, "zmq_proxy"))
         s_add_system (bench, "zmq_proxy", SYS_PROXY, NULL);
-    if (s_listed (options->systems, "herald")) {
-        if (!options->herald || access (options->herald, X_OK)) {
-            fprintf (stderr, "herald_bench: --herald must name the herald binary\n");
-            return -1;
-        }
-        s_add_system (bench, "herald", SYS_HERALD, options->herald);
+    bool herald = s_listed (options->systems, "herald"),
+         federation = s_listed (options->systems, "federation");
+    if ((herald || federation) && (!options->herald || access (options->herald, X_OK))) {
+        fprintf (stderr, "herald_bench: --herald must name the herald binary\n");
+        return -1;
     }
+    if (herald)
+        s_add_system (bench, "herald", SYS_HERALD, options->herald);
+    if (federation)
+        s_add_system (bench, "federation", SYS_FEDERATION, options->herald);
     for (int index = 0; index < options->also_count; index++) {
         const char *equals = strchr (options->also[index], '=');
         if (!equals || equals == options->also[index] || access (equals + 1, X_OK)
-            || bench->system_count == BENCH_MAX_SYSTEMS) {
+            || bench->system_count == BENCH_MAX_SYSTEMS - 2) {  //  Redis, NATS come after
             fprintf (stderr, "herald_bench: --also wants NAME=PATH to a herald binary\n");
             return -1;
         }
@@ -269,6 +278,7 @@ s_backend (sys_kind_t kind)
     case SYS_DIRECT:
     case SYS_PROXY:
     case SYS_HERALD:
+    case SYS_FEDERATION:
         return &bench_zmq_backend;
     default:
         return NULL;
@@ -285,19 +295,68 @@ typedef struct {
     int port_slot;
 } context_t;
 
-//  Start the system's server on run->port. Returns 0 once it listens.
+//  A server process of a run: the system's server (a federation's root),
+//  or a federation's leaf hub; its log, and its name in what is said of it.
+typedef struct {
+    char log[256];
+    char name[48];
+} server_t;
+
+//  The loopback endpoints of the 4 ports from port.
+static void
+s_endpoints (char endpoints[4][40], int port)
+{
+    for (int index = 0; index < 4; index++)
+        bench_zmq_endpoint (endpoints[index], sizeof endpoints[index], port + index);
+}
+
+//  herald hub's arguments after the program, on the 4 endpoints: frontend,
+//  backend, control (bound last), federation. Returns the next free index.
 static int
-s_start_server (context_t *context, const system_t *system, run_t *run, char *log_path,
-                size_t log_size)
+s_hub_arguments (char *argv[], char endpoints[4][40], char *hwm)
+{
+    char *arguments[] = {"hub",        "--frontend",   endpoints[0], "--backend",
+                         endpoints[1], "--control",    endpoints[2], "--hwm",
+                         hwm,          "--federation", endpoints[3]};
+    int count = (int) (sizeof arguments / sizeof arguments[0]);
+    memcpy (argv + 1, arguments, sizeof arguments);
+    return 1 + count;
+}
+
+//  Start a server and wait until it listens on listen_port; its pid goes
+//  to *pid (to be stopped whatever happens). Returns 0 once it listens.
+static int
+s_spawn (run_t *run, char *argv[], const server_t *server, int listen_port, pid_t *pid)
+{
+    *pid = proc_spawn (argv, server->log);
+    if (*pid == -1) {
+        *pid = 0;
+        run_fail (run, "cannot start %s: %s", argv[0], strerror (errno));
+        return -1;
+    }
+    if (proc_wait_port (*pid, listen_port, BENCH_READY_TIMEOUT_MS)) {
+        run_fail (run, "the %s server did not listen on port %d within %d ms (see its log below)",
+                  server->name, listen_port, BENCH_READY_TIMEOUT_MS);
+        return -1;
+    }
+    return 0;
+}
+
+//  Start the system's server on run->port, and a federation's leaf on
+//  run->leaf_port, joined below it. Returns 0 once they listen.
+static int
+s_start_server (context_t *context, const system_t *system, run_t *run, server_t servers[2])
 {
     char ports[4][8], endpoints[4][40], hwm[16];
-    for (int index = 0; index < 4; index++) {
+    for (int index = 0; index < 4; index++)
         snprintf (ports[index], sizeof ports[index], "%d", run->port + index);
-        snprintf (endpoints[index], sizeof endpoints[index], "tcp://127.0.0.1:%d",
-                  run->port + index);
-    }
+    s_endpoints (endpoints, run->port);
     snprintf (hwm, sizeof hwm, "%d", BENCH_HWM);
-    snprintf (log_path, log_size, "%s/%s-%d.log", context->directory, system->name, run->port);
+    bool federation = system->kind == SYS_FEDERATION;
+    snprintf (servers[0].name, sizeof servers[0].name, "%s%s", system->name,
+              federation ? " root" : "");
+    snprintf (servers[0].log, sizeof servers[0].log, "%s/%s-%d.log", context->directory,
+              system->name, run->port);
     char conf[128], program[PATH_MAX];
     snprintf (program, sizeof program, "%s", system->program);
     int listen_port = run->port;
@@ -310,10 +369,8 @@ s_start_server (context_t *context, const system_t *system, run_t *run, char *lo
         listen_port = run->port + 1;  //  bound last
         break;
     case SYS_HERALD:
-        argv[1] = "hub", argv[2] = "--frontend", argv[3] = endpoints[0];
-        argv[4] = "--backend", argv[5] = endpoints[1], argv[6] = "--control";
-        argv[7] = endpoints[2], argv[8] = "--hwm", argv[9] = hwm;
-        argv[10] = "--federation", argv[11] = endpoints[3];
+    case SYS_FEDERATION:
+        s_hub_arguments (argv, endpoints, hwm);
         listen_port = run->port + 2;  //  bound last
         break;
     case SYS_REDIS: {
@@ -361,18 +418,85 @@ s_start_server (context_t *context, const system_t *system, run_t *run, char *lo
     case SYS_DIRECT:
         return 0;
     }
-    run->hub = proc_spawn (argv, log_path);
-    if (run->hub == -1) {
-        run->hub = 0;
-        run_fail (run, "cannot start %s: %s", program, strerror (errno));
+    if (s_spawn (run, argv, &servers[0], listen_port, &run->hub))
         return -1;
+    if (!federation)
+        return 0;
+    //  The leaf: a hub of its own ports that joins below the root's
+    //  federation endpoint.
+    char leaf_endpoints[4][40];
+    s_endpoints (leaf_endpoints, run->leaf_port);
+    char *leaf[24] = {program};
+    int next = s_hub_arguments (leaf, leaf_endpoints, hwm);
+    leaf[next] = "--upstream", leaf[next + 1] = endpoints[3];
+    snprintf (servers[1].name, sizeof servers[1].name, "%s leaf", system->name);
+    snprintf (servers[1].log, sizeof servers[1].log, "%s/%s-leaf-%d.log", context->directory,
+              system->name, run->leaf_port);
+    return s_spawn (run, leaf, &servers[1], run->leaf_port + 2, &run->leaf);
+}
+
+//  Stop a server of the run, if started, and reap it; herald's hubs must
+//  exit 0.
+static void
+s_stop_server (run_t *run, pid_t pid, const server_t *server, bool herald)
+{
+    if (!pid)
+        return;
+    bool repeated;
+    int status = proc_stop (pid, HUB_STOP_MS, &repeated);
+    if (repeated)
+        fprintf (stderr,
+                 "\nherald_bench: the %s server did not stop within 1 s of SIGTERM; "
+                 "sent another\n",
+                 server->name);
+    if (herald && status != 0 && !run->error[0])
+        run_fail (run, "the %s server exited with status %d", server->name, status);
+}
+
+//  Show the first lines of what a server said; then forget its log.
+static void
+s_show_log (const server_t *server, bool failed)
+{
+    if (!server->log[0])
+        return;
+    FILE *log = failed ? fopen (server->log, "r") : NULL;
+    char line[512];
+    for (int lines = 0; log && lines < 20 && fgets (line, sizeof line, log); lines++)
+        fprintf (stderr, "  %s: %s", server->name, line);
+    if (log)
+        fclose (log);
+    unlink (server->log);
+}
+
+//  The run's servers' CPU seconds together, or -1 if unknown or none.
+static double
+s_servers_cpu (const run_t *run)
+{
+    double total = 0;
+    pid_t pids[] = {run->hub, run->leaf};
+    for (size_t index = 0; index < sizeof pids / sizeof pids[0]; index++) {
+        double seconds = pids[index] ? proc_cpu_seconds (pids[index]) : 0;
+        if (seconds < 0)
+            return -1;
+        total += seconds;
     }
-    if (proc_wait_port (run->hub, listen_port, BENCH_READY_TIMEOUT_MS)) {
-        run_fail (run, "%s did not listen on port %d within %d ms (see its log below)",
-                  system->name, listen_port, BENCH_READY_TIMEOUT_MS);
-        return -1;
+    return run->hub ? total : -1;
+}
+
+//  A /proc/PID/status field of the run's servers together, kB; 0 if
+//  unknown or none.
+static uint64_t
+s_servers_kb (const run_t *run, const char *field)
+{
+    uint64_t total = 0;
+    pid_t pids[] = {run->hub, run->leaf};
+    for (size_t index = 0; index < sizeof pids / sizeof pids[0]; index++) {
+        uint64_t kb = pids[index] ? proc_status_kb (pids[index], field) : 0;
+        if (pids[index] && !kb)
+            return 0;
+        total += kb;
     }
-    return 0;
+    return total;
 }
 
 //  The plain case: a payload numbered as an event would be (bench.h), one
@@ -455,6 +579,8 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
                  .subscribers = point->subscribers,
                  .batch = batch};
     run.port = context->port_base + 4 * (context->port_slot++ % PORT_SLOTS);
+    if (system->kind == SYS_FEDERATION)
+        run.leaf_port = run.port + PORT_RANGE;
     uint64_t per_subscriber = point->messages;
     size_t latency_cap = 0;
     if (point->mode == MODE_LATENCY) {
@@ -472,7 +598,7 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
         return;
     }
     const backend_t *backend = s_backend (system->kind);
-    char log_path[256] = "";
+    server_t servers[2] = {0};
     if (point->mode == MODE_TABLE) {
         //  In this process: no server, no clients.
         sample->hub_start_ms = sample->clients_ms = NAN;
@@ -480,13 +606,12 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
         goto finish;
     }
     int64_t started = bench_now_ns ();
-    if (s_start_server (context, system, &run, log_path, sizeof log_path))
+    if (s_start_server (context, system, &run, servers))
         goto finish;
     int64_t listening = bench_now_ns ();
     //  direct has no server to start.
     sample->hub_start_ms = run.hub ? (double) (listening - started) / 1e6 : NAN;
-    if (run.hub)
-        sample->hub_base_kb = proc_status_kb (run.hub, "VmRSS");
+    sample->hub_base_kb = s_servers_kb (&run, "VmRSS");
     if (point->mode == MODE_SUBSCRIPTIONS) {
         sample->complete = bench_subscriptions (&run, (int) point->messages, sample) == 0;
         goto finish;
@@ -495,22 +620,20 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
         goto finish;
     int64_t ready = bench_now_ns ();
     sample->clients_ms = (double) (ready - listening) / 1e6;
-    if (run.hub)
-        sample->hub_ready_kb = proc_status_kb (run.hub, "VmRSS");
+    sample->hub_ready_kb = s_servers_kb (&run, "VmRSS");
     if (point->mode == MODE_READY) {
         sample->complete = true;
         goto finish;
     }
-    double cpu_before = run.hub ? proc_cpu_seconds (run.hub) : -1;
+    double cpu_before = s_servers_cpu (&run);
     int64_t start = bench_now_ns ();
     int published = s_publish_all (backend, &run);
     s_wait_delivered (&run);
     int64_t done = atomic_load (&run.sink.done_ns);
-    double cpu_after = run.hub ? proc_cpu_seconds (run.hub) : -1;
-    if (run.hub && cpu_before >= 0 && cpu_after >= 0)
+    double cpu_after = s_servers_cpu (&run);
+    if (cpu_before >= 0 && cpu_after >= 0)
         sample->hub_cpu = cpu_after - cpu_before;
-    if (run.hub)
-        sample->hub_peak_kb = proc_status_kb (run.hub, "VmHWM");
+    sample->hub_peak_kb = s_servers_kb (&run, "VmHWM");
     sample->sent = published == 0 ? run.messages : 0;
     sample->expected = run.messages * (uint64_t) run.subscribers;
     sample->delivered = sink_delivered (&run.sink);
@@ -534,32 +657,18 @@ s_run (context_t *context, const system_t *system, const point_t *point, int rat
     }
 finish:
     backend_close (backend, &run);
-    if (run.hub) {
-        bool repeated;
-        int status = proc_stop (run.hub, HUB_STOP_MS, &repeated);
-        if (repeated)
-            fprintf (stderr,
-                     "\nherald_bench: %s's server did not stop within 1 s of SIGTERM; "
-                     "sent another\n",
-                     system->name);
-        if (system->kind == SYS_HERALD && status != 0 && !run.error[0])
-            run_fail (&run, "herald's hub exited with status %d", status);
-    }
+    //  A federation's leaf first: the root then has no hub below it.
+    s_stop_server (&run, run.leaf, &servers[1], bench_herald (system->kind));
+    s_stop_server (&run, run.hub, &servers[0], bench_herald (system->kind));
     if (run.error[0]) {
         sample->complete = false;
         snprintf (sample->error, sizeof sample->error, "%s", run.error);
-        //  Show what the server said about it.
-        FILE *log = log_path[0] ? fopen (log_path, "r") : NULL;
         fprintf (stderr, "\nherald_bench: %s, %d subscribers: %s\n", system->name,
                  point->subscribers, run.error);
-        char line[512];
-        for (int lines = 0; log && lines < 20 && fgets (line, sizeof line, log); lines++)
-            fprintf (stderr, "  %s: %s", system->name, line);
-        if (log)
-            fclose (log);
     }
-    if (log_path[0])
-        unlink (log_path);
+    //  Show what the servers said about it.
+    s_show_log (&servers[0], run.error[0]);
+    s_show_log (&servers[1], run.error[0]);
     sink_destroy (&run.sink);
 }
 
@@ -713,10 +822,13 @@ s_cpu_times (void)
 //  hub's (not direct's) and is ZeroMQ's (Redis and NATS subscribe
 //  otherwise); plain publications are ZeroMQ's frames, which Redis and NATS
 //  do not have; the table is herald's, the code this bench links, and so is
-//  measured once, as the first herald's (not again for --also's).
+//  measured once, as the first herald's (not again for --also's). The
+//  federation is the extra hop's cost to events: throughput and latency.
 static bool
 s_measures (const bench_t *bench, const system_t *system, const point_t *point)
 {
+    if (system->kind == SYS_FEDERATION)
+        return point->mode == MODE_THROUGHPUT || point->mode == MODE_LATENCY;
     if (point->mode == MODE_TABLE) {
         const system_t *first = bench->systems;
         while (first->kind != SYS_HERALD && first < bench->systems + bench->system_count - 1)
@@ -827,9 +939,10 @@ s_parse_options (int argc, char *argv[], options_t *options)
             options->also[options->also_count++] = value;
         else if (strcmp (option, "--port-base") == 0) {
             options->port_base = atoi (value);
-            if (options->port_base < 1024 || options->port_base > 65535 - 4 * PORT_SLOTS) {
+            //  Two ranges: the runs' ports, then the federation leaves'.
+            if (options->port_base < 1024 || options->port_base > 65535 - 2 * PORT_RANGE) {
                 fprintf (stderr, "herald_bench: --port-base wants 1024..%d\n",
-                         65535 - 4 * PORT_SLOTS);
+                         65535 - 2 * PORT_RANGE);
                 return -1;
             }
         } else if (strcmp (option, "--redis-server") == 0)

@@ -1,18 +1,16 @@
 /*  bench.h - herald_bench: herald's hub side by side with the alternatives.
 
     One run is one system (direct PUB->SUB, a zmq_proxy hub, herald's hub,
-    Redis, NATS) at one fan-out, in one mode (throughput, plain, latency,
+    herald's hubs federated, Redis, NATS) at one fan-out, in one mode (throughput, plain, latency,
     time to ready, subscriptions, table). The driver (bench.c) starts the system's server
-    process, lets a backend (bench_zmq.c, bench_redis.c, bench_nats.c)
-    connect the publisher and the subscribers and prove they are ready,
-    publishes, and waits until every subscriber has every message or the
-    run times out. The sink (bench_util.c) counts what each subscriber
-    received; results.c writes the samples as data, which bench/render.py
-    turns into docs/bench.md and docs/bench.png. The subscriptions case
-    (bench_subs.c), for the two ZeroMQ hubs only, publishes no stream: it
-    times how the hub takes many subscriptions and lets them go. The table
-    case (bench_table.c) runs no server at all: it times herald's
-    subscription table itself, in this process, at full scale. */
+    process (the federation: two, a root hub and a leaf hub joined below it), lets a backend
+   (bench_zmq.c, bench_redis.c, bench_nats.c) connect the publisher and the subscribers and prove
+   they are ready, publishes, and waits until every subscriber has every message or the run times
+   out. The sink (bench_util.c) counts what each subscriber received; results.c writes the samples
+   as data, which bench/render.py turns into docs/bench.md and docs/bench.png. The subscriptions
+   case (bench_subs.c), for the two ZeroMQ hubs only, publishes no stream: it times how the hub
+   takes many subscriptions and lets them go. The table case (bench_table.c) runs no server at all:
+   it times herald's subscription table itself, in this process, at full scale. */
 
 #ifndef HERALD_BENCH_H_INCLUDED
 #define HERALD_BENCH_H_INCLUDED
@@ -60,7 +58,18 @@
 //  How long a server and the clients may take to be ready.
 #define BENCH_READY_TIMEOUT_MS 15000
 
-typedef enum { SYS_DIRECT, SYS_PROXY, SYS_HERALD, SYS_REDIS, SYS_NATS } sys_kind_t;
+//  SYS_FEDERATION: two of herald's hubs, a leaf joined below a root
+//  (docs/federation.md); the publisher on the root, the subscribers on the
+//  leaf, one hop more than SYS_HERALD.
+typedef enum { SYS_DIRECT, SYS_PROXY, SYS_HERALD, SYS_REDIS, SYS_NATS, SYS_FEDERATION } sys_kind_t;
+
+//  herald's hubs, one or federated: their clients prove readiness with a
+//  probe and a count, their subscribers ping, and they must exit 0.
+static inline bool
+bench_herald (sys_kind_t kind)
+{
+    return kind == SYS_HERALD || kind == SYS_FEDERATION;
+}
 typedef enum {
     MODE_THROUGHPUT,
     MODE_PLAIN,  //  throughput, with plain publications: ZeroMQ systems only
@@ -122,7 +131,9 @@ typedef struct run_s {
     int rate;           //  events per second, 0 for as fast as possible
     int batch;          //  events per message in throughput runs (not plain)
     int port;           //  first of the ports this run may use
-    pid_t hub;          //  the server process, 0 for direct
+    int leaf_port;      //  federation: the first of the leaf hub's, 0 otherwise
+    pid_t hub;          //  the server process (federation: the root), 0 for direct
+    pid_t leaf;         //  federation: the leaf hub, 0 otherwise
     sink_t sink;
     void *state;       //  the backend's
     pthread_t reader;  //  the backend's subscribers' thread, if any
@@ -150,15 +161,16 @@ extern const backend_t bench_redis_backend;
 extern const backend_t bench_nats_backend;
 #endif
 
-//  One system compared, and why it cannot run if it cannot.
-#define BENCH_MAX_SYSTEMS 8
+//  One system compared, and why it cannot run if it cannot: the six, and
+//  three herald hubs of --also.
+#define BENCH_MAX_SYSTEMS 9
 //  Each fan-out is a point twice (throughput, plain): 8 fan-outs and the
 //  other cases' points fit.
 #define BENCH_MAX_POINTS 24
 #define BENCH_MAX_RUNS   25
 
 typedef struct {
-    char name[32];  //  as shown: direct, zmq_proxy, herald, Redis, NATS
+    char name[32];  //  as shown: direct, zmq_proxy, herald, federation, Redis, NATS
     sys_kind_t kind;
     char program[512];  //  herald, redis-server or nats-server; empty for the others
     char version[64];   //  of the server, when it says
@@ -201,8 +213,9 @@ typedef struct {
     bool complete;  //  every subscriber got every event
     char error[256];
     uint64_t sent, expected, delivered, disorder;
-    double seconds;         //  first send to last delivery
-    double throughput;      //  per subscriber, events/s
+    double seconds;     //  first send to last delivery
+    double throughput;  //  per subscriber, events/s
+    //  The server's figures; the federation's are its two hubs' together.
     double hub_cpu;         //  seconds of CPU while publishing; < 0 if no hub
     uint64_t hub_base_kb;   //  hub RSS before any client
     uint64_t hub_ready_kb;  //  hub RSS with every client connected

@@ -1,13 +1,16 @@
-/*  bench_zmq.c - the ZeroMQ clients for three systems, and the zmq_proxy
+/*  bench_zmq.c - the ZeroMQ clients for four systems, and the zmq_proxy
     hub.
 
-    direct     the publisher's PUB binds, the SUBs connect to it: no hub, the
-               fastest a ZeroMQ publisher can reach its subscribers here.
-    zmq_proxy  a child process runs zmq_proxy (XSUB, XPUB): what a hub that
-               just forwards gets.
-    herald     herald's hub, started by the driver.
+    direct      the publisher's PUB binds, the SUBs connect to it: no hub,
+                the fastest a ZeroMQ publisher can reach its subscribers here.
+    zmq_proxy   a child process runs zmq_proxy (XSUB, XPUB): what a hub that
+                just forwards gets.
+    herald      herald's hub, started by the driver.
+    federation  two of herald's hubs, started by the driver, a leaf joined
+                below a root: the publisher and its control client on the
+                root, the subscribers on the leaf; otherwise as herald.
 
-    The same one-frame message travels in all three, herald's format:
+    The same one-frame message travels in all of them, herald's format:
     "event", 0x00, herald's header, payload; in the plain case, the same
     two frames in all three, "event" and the payload (bench.h), which
     herald's hub forwards as a plain publication. The publisher's PUB has
@@ -20,10 +23,12 @@
     src/publisher.c does; direct and zmq_proxy have no count, so the
     publisher repeats a warm-up message until every subscriber has seen one
     (its subscription to the event topic went before it on the same path).
-    In the plain case too: the event probe proves the PUB's connection,
-    which every later message takes whatever its frames. After a plain run
-    herald's STATS must count every publication as plain and none as an
-    event, so that the case is sure to have measured the plain path. */
+    For the federation, the root's WAIT counts the leaf's subscribers, and
+    counts one only once every filter between them passes its subscription
+    (docs/federation.md, "Why the guarantee composes"). In the plain case too: the event probe
+   proves the PUB's connection, which every later message takes whatever its frames. After a plain
+   run herald's STATS must count every publication as plain and none as an event, so that the case
+   is sure to have measured the plain path. */
 
 #include "bench.h"
 #include "client.h"
@@ -220,7 +225,7 @@ s_open_publisher (zstate_t *self)
                   endpoint, zmq_strerror (zmq_errno ()));
         return -1;
     }
-    if (run->kind != SYS_HERALD)
+    if (!bench_herald (run->kind))
         return 0;
     bench_zmq_endpoint (endpoint, sizeof endpoint, run->port + 2);
     self->control = client_new (endpoint, &(sock_curve_t){0}, BENCH_READY_TIMEOUT_MS);
@@ -237,8 +242,10 @@ s_open_subscribers (zstate_t *self)
     run_t *run = self->run;
     int count = run->subscribers;
     char endpoint[64];
-    bench_zmq_endpoint (endpoint, sizeof endpoint,
-                        run->kind == SYS_DIRECT ? run->port : run->port + 1);
+    int port = run->kind == SYS_DIRECT       ? run->port
+               : run->kind == SYS_FEDERATION ? run->leaf_port + 1
+                                             : run->port + 1;
+    bench_zmq_endpoint (endpoint, sizeof endpoint, port);
     self->subs = backend_calloc (run, (size_t) count, sizeof *self->subs);
     self->items = backend_calloc (run, (size_t) count, sizeof *self->items);
     self->warm = backend_calloc (run, (size_t) count, sizeof *self->warm);
@@ -264,14 +271,14 @@ s_open_subscribers (zstate_t *self)
             || bench_zmq_set_int (run, socket, ZMQ_LINGER, 0, "ZMQ_LINGER")
             || bench_zmq_set (run, socket, ZMQ_SUBSCRIBE, BENCH_TOPIC, strlen (BENCH_TOPIC),
                               "ZMQ_SUBSCRIBE")
-            || (run->kind != SYS_HERALD
+            || (!bench_herald (run->kind)
                 && bench_zmq_set (run, socket, ZMQ_SUBSCRIBE, BENCH_WARM_TOPIC,
                                   strlen (BENCH_WARM_TOPIC), "ZMQ_SUBSCRIBE")))
             return -1;
         //  As herald sub does: ping the hub, so that one far behind is not
         //  taken for dead (its full queue stops libzmq reading the hub's
         //  pings).
-        if (run->kind == SYS_HERALD
+        if (bench_herald (run->kind)
             && sock_set_heartbeat (socket, HERALD_HEARTBEAT_DEFAULT_MS, false)) {
             run_fail (run, "cannot set heartbeats: %s", zmq_strerror (zmq_errno ()));
             return -1;
@@ -298,7 +305,7 @@ s_open (run_t *run)
         return -1;
     if (run->kind != SYS_DIRECT && s_open_publisher (self))
         return -1;
-    return run->kind == SYS_HERALD ? s_ready_herald (self) : s_ready_warm (self);
+    return bench_herald (run->kind) ? s_ready_herald (self) : s_ready_warm (self);
 }
 
 //  The plain case: the topic, then the payload, two frames.

@@ -33,6 +33,9 @@ TARGETS = (("herald ≥ 1.0x zmq_proxy, %s", "zmq_proxy", 1.0, False, None),
            ("herald ahead of Redis, %s", "redis", 1.0, True, (1, 4, 16)),
            ("herald ahead of NATS, %s", "nats", 1.0, True, (1, 4, 16)))
 
+# The federation's target: its throughput per subscriber against the single hub's.
+FEDERATION_GOAL = 0.9
+
 # The hub's cost, a table each: the template's name for it, the metric, and whether it starts
 # at 16 subscribers when measured (with a few the first connection's own cost dominates).
 COSTS = (("cpu", "cpu_per_million", False), ("rss", "peak_mb", False),
@@ -40,7 +43,7 @@ COSTS = (("cpu", "cpu_per_million", False), ("rss", "peak_mb", False),
 
 # The chart's colours, a system's the same in every panel.
 COLOURS = {"direct": "#7f7f7f", "zmq_proxy": "#1f77b4", "herald": "#d62728", "redis": "#2ca02c",
-           "nats": "#ff7f0e"}
+           "nats": "#ff7f0e", "federation": "#800000"}
 ALSO_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # --also's herald hubs
 # The systems that send ZeroMQ's frames, the only ones the plain case measures.
 ZEROMQ = ("direct", "zmq_proxy", "herald")
@@ -182,6 +185,12 @@ class Report:
     def herald(self):
         return self.system("herald")
 
+    @property
+    def compared(self):
+        """The systems the tables of every system show: all but the federation, which has a
+        section of its own beside the single hub."""
+        return [system for system in self.systems if system["kind"] != "federation"]
+
     def points_of(self, mode, count=None):
         """The points of a mode, at count subscribers if given."""
         return [point for point in self.points
@@ -259,11 +268,16 @@ class Report:
                       for label, point, metric in rows])
 
     def target(self, what, other, point, metric, goal, strictly, lower_is_better=False):
-        """A ratio target: met, or missed by how much, from the medians; and whether
-        the runs agree, that is whether herald's min-max and the other system's
-        (scaled by the goal) do not overlap. Throughput: herald / other must reach
-        goal; latency (lower is better): other / herald."""
-        mine, theirs = self.stats(self.herald, point, metric), self.stats(other, point, metric)
+        """A target's row: what, then verdict()'s cells for herald against other."""
+        return line(what, *self.verdict(self.herald, other, point, metric, goal, strictly,
+                                        lower_is_better))
+
+    def verdict(self, system, other, point, metric, goal, strictly, lower_is_better=False):
+        """A ratio target's cells: the ratio of the medians; met, or missed by how much;
+        and whether the runs agree, that is whether the system's min-max and the other
+        system's (scaled by the goal) do not overlap. Throughput: system / other must reach
+        goal; latency (lower is better): other / system."""
+        mine, theirs = self.stats(system, point, metric), self.stats(other, point, metric)
         measured = (divide(theirs.median, mine.median) if lower_is_better
                     else divide(mine.median, theirs.median))
         verdict, agree = "not measured", ""
@@ -276,7 +290,7 @@ class Report:
                 apart = mine.min > theirs.max * goal or mine.max < theirs.min * goal
             agree = ("one run only" if mine.count < 2 or theirs.count < 2
                      else "yes" if apart else "no: the min–max ranges overlap")
-        return line(what, ratio(measured), verdict, agree)
+        return ratio(measured), verdict, agree
 
     # The report's sections, in order: each a list of the template's sections, filled in
     def head(self):
@@ -288,6 +302,9 @@ class Report:
                                     % system["missing"]))
             elif system["kind"] == "herald":
                 systems.append(line(system["name"], "`%s hub`" % system["program"]))
+            elif system["kind"] == "federation":
+                systems.append(line(system["name"], "`%s hub` twice: a root, and a leaf below it"
+                                    % system["program"]))
         return ([self.fill("head", date=meta["date"], machine=meta["machine"], cpu=meta["cpu"],
                            libraries=meta["libraries"], systems="\n".join(systems),
                            runs="%d" % self.runs, elapsed="%.0f" % meta["elapsed"],
@@ -333,7 +350,7 @@ class Report:
         if not points:
             return []
         return [self.fill("throughput", runs="%d" % self.runs,
-                          table=self.rates(points, self.systems))]
+                          table=self.rates(points, self.compared))]
 
     def plain(self):
         points = self.points_of("plain")
@@ -358,11 +375,11 @@ class Report:
         if not point:
             return []
         rows = self.medians([("p50", point, "p50_us"), ("p99", point, "p99_us"),
-                             ("p99.9", point, "p999_us")], "")
+                             ("p99.9", point, "p999_us")], "", systems=self.compared)
         if herald:
             rows += "\n" + line("herald p50 / this p50",
                                  *(self.ratio(herald, system, point, "p50_us")
-                                   for system in self.systems))
+                                   for system in self.compared))
         return [self.fill("latency", rate="%d" % self.meta["rate"],
                           samples="%d" % point["messages"], runs="%d" % self.runs, table=rows)]
 
@@ -370,7 +387,7 @@ class Report:
         points = self.points_of("throughput")
         if not points:
             return []
-        hubs = [system for system in self.systems if system["kind"] != "direct"]
+        hubs = [system for system in self.compared if system["kind"] != "direct"]
         least = 16 if any(point["subscribers"] >= 16 for point in points) else 0
         tables = {name: self.medians([(point["subscribers"], point, metric) for point in points
                                       if not from_least or point["subscribers"] >= least],
@@ -384,7 +401,37 @@ class Report:
             return []
         return [self.fill("ready", runs="%d" % self.runs, table=self.medians(
             [(point["subscribers"], point, "ready_ms") for point in points]
-            + [("of which server start", points[0], "hub_start_ms")]))]
+            + [("of which server start", points[0], "hub_start_ms")], systems=self.compared))]
+
+    def federation(self):
+        """The federation beside the single hub, from the same run: throughput per
+        subscriber against the target, latency, and what the hubs cost."""
+        federation, herald = self.system("federation"), self.herald
+        points, latency = self.points_of("throughput"), self.point("latency")
+        if not federation or not herald or not federation["available"]:
+            return []
+        pair = [herald, federation]
+        titles = [system["name"] for system in pair] + ["federation/herald"]
+        def rows(labelled, form=plain):
+            return [(label, [self.cell(system, point, metric, form) for system in pair]
+                     + [self.ratio(federation, herald, point, metric)])
+                    for label, point, metric in labelled]
+        throughput = table("subscribers", titles + ["≥ %.1fx" % FEDERATION_GOAL,
+                                                    "every run agrees"],
+                           [(point["subscribers"],
+                             [self.cell(system, point, "throughput", rate) for system in pair]
+                             + list(self.verdict(federation, herald, point, "throughput",
+                                                 FEDERATION_GOAL, False)))
+                            for point in points]) if points else ""
+        delays = table("latency (µs)", titles, rows(
+            [(label, latency, metric) for label, metric in (("p50", "p50_us"), ("p99", "p99_us"),
+                                                            ("p99.9", "p999_us"))])
+                       ) if latency else ""
+        cpu = table("subscribers", titles, rows([(point["subscribers"], point, "cpu_per_million")
+                                                 for point in points])) if points else ""
+        cores = re.search(r"(\d+) cores", self.meta["cpu"])
+        return [self.fill("federation", runs="%d" % self.runs, throughput=throughput,
+                          latency=delays, cpu=cpu, cores=cores[1] if cores else "the")]
 
     def subscriptions(self):
         point = self.point("subscriptions")
@@ -463,7 +510,7 @@ class Report:
         """bench.md: the sections, a blank line apart."""
         return "\n\n".join(block for section in (
             self.head, self.targets, self.throughput, self.plain, self.delivery, self.latency,
-            self.cost, self.ready, self.subscriptions, self.subtable, self.method, self.tail)
+            self.federation, self.cost, self.ready, self.subscriptions, self.subtable, self.method, self.tail)
             for block in section()) + "\n"
 
     # The chart
@@ -502,8 +549,9 @@ class Report:
             name = '"%s"' % system["name"]
             data["latency"].append((name, [self.median(system, latency, metric)
                                            for metric in ("p50_us", "p99_us", "p999_us")]))
-            data["ready"].append((name, [self.median(system, point, "ready_ms")
-                                         for point in ready]))
+            if system in self.compared:  # the federation is not measured there
+                data["ready"].append((name, [self.median(system, point, "ready_ms")
+                                             for point in ready]))
         paths = {name: os.path.join(directory, name + ".dat") for name in data}
         for name, rows in data.items():
             with open(paths[name], "w", encoding="utf-8") as file:

@@ -12,7 +12,8 @@
 #include <math.h>
 #include <string.h>
 
-static const char *s_kind_names[] = {"direct", "zmq_proxy", "herald", "redis", "nats"};
+static const char *s_kind_names[] = {"direct", "zmq_proxy", "herald",
+                                     "redis",  "nats",      "federation"};
 static const char *s_mode_names[] = {"throughput", "plain",         "latency",
                                      "ready",      "subscriptions", "table"};
 //  The table case's operations, as their columns are named:
