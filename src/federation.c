@@ -120,6 +120,7 @@ struct _federation_t {
     fedtable_t *subtree;  //  this hub's subscribers and those below
     fedtable_t *replica;  //  the whole federation's, as the upstream sends it
     frames_t frames;      //  the publication being read
+    bool paused;          //  the hub can take no more publications for now
     //  Counters, for STATS
     uint64_t events_up, events_from_above, events_from_below;
     uint64_t resyncs, foreign_records, dropped_down;
@@ -599,7 +600,7 @@ s_read_up (federation_t *self)
 {
     size_t reserved = strlen (DOWN_TOPIC);
     frames_t *frames = &self->frames;
-    for (int count = 0; count < HERALD_FORWARD_BATCH; count++) {
+    for (int count = 0; count < HERALD_FORWARD_BATCH && !self->paused; count++) {
         frames_clear (frames);
         zmq_msg_t *first = frames_add (frames);
         if (!first || zmq_msg_recv (first, self->up, ZMQ_DONTWAIT) == -1)
@@ -614,7 +615,8 @@ s_read_up (federation_t *self)
             s_take_from_above (self, end + 1, size - (size_t) (end - data) - 1);
         else if (self->up_state == UP_JOINED) {
             self->events_from_above++;
-            self->events.deliver (self->hub, frames);
+            if (!self->events.deliver (self->hub, frames))
+                self->paused = true;
         }
     }
     frames_clear (frames);
@@ -838,7 +840,8 @@ s_take_event_from_below (federation_t *self, link_t *link, zmq_msg_t *message)
         }
     }
     self->events_from_below++;
-    self->events.deliver (self->hub, frames);
+    if (!self->events.deliver (self->hub, frames))
+        self->paused = true;
     frames_clear (frames);
 }
 
@@ -896,7 +899,7 @@ s_read_down (federation_t *self)
 {
     zmq_msg_t message;
     zmq_msg_init (&message);
-    for (int count = 0; count < HERALD_FORWARD_BATCH; count++) {
+    for (int count = 0; count < HERALD_FORWARD_BATCH && !self->paused; count++) {
         if (zmq_msg_recv (&message, self->down, ZMQ_DONTWAIT) == -1)
             break;
         if (zmq_msg_more (&message)) {
@@ -1076,6 +1079,7 @@ federation_read (federation_t *self, bool blocked)
     s_watch_down (self);
     if (self->up_monitor)
         s_watch_up (self);
+    self->paused = blocked;
     if (!blocked) {
         s_read_down (self);
         if (self->up)

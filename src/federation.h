@@ -27,8 +27,10 @@ typedef struct _federation_t federation_t;
 //  What the federation asks of the hub.
 typedef struct {
     //  Deliver this publication here and below: its frames, in order (the
-    //  hub may take them over).
-    void (*deliver) (void *hub, frames_t *frames);
+    //  hub may take them over). Returns false if the hub can take no more
+    //  for now (--no-drop-slow, a full subscriber queue): read no more
+    //  publications until federation_read is called unblocked.
+    bool (*deliver) (void *hub, frames_t *frames);
     //  A probe with this nonce reached the root: answer whoever waits;
     //  whole is false if a publication before it was lost on the way.
     void (*probe_seen) (void *hub, const void *nonce, size_t size, bool whole);

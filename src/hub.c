@@ -8,7 +8,12 @@
     report connections coming and going; peers.c puts the two together, so
     that a subscription counts for the connection that sent it, and only
     while it is open. Why this makes "a counted subscriber never misses a
-    later event" hold: docs/guarantees.md. */
+    later event" hold: docs/guarantees.md.
+
+    In a federation (federation.c, docs/federation.md), a hub below the
+    root sends what its publishers publish up to the root, and delivers
+    what comes down from above; every hub delivers to its subscribers and
+    to the hubs below it, and counts from the whole federation's table. */
 
 #include "control.h"
 #include "federation.h"
@@ -247,7 +252,7 @@ s_publish (hub_t *self, topic_counters_t *counters, bool plain, bool terminate)
 //  A publication from the federation (from the hub above, or, at the
 //  root, from a hub below), in frames: delivered here and below, and
 //  counted by its topic, as it was where it was published.
-static void
+static bool
 s_deliver_federated (void *argument, frames_t *frames)
 {
     hub_t *self = argument;
@@ -262,11 +267,12 @@ s_deliver_federated (void *argument, frames_t *frames)
         //  Never published by a hub's clients: not from a hub either.
         self->invalid_events++;
         frames_clear (&self->frames);
-        return;
+        return true;
     }
     bool terminate = wire_topic_is_terminate (data, plain ? size : topic_size);
     topic_counters_t *counters = topics_lookup (self->topics, data, topic_size);
     s_deliver (self, counters, plain, terminate);
+    return !self->blocked;
 }
 
 //  May the publisher of this message send TERMINATE? If not, it is
