@@ -695,9 +695,22 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
         return;
     for (size_t index = 0; index < count; index++)
         hubs[index] = wire_get_be (data + 8 * index, 8);
-    if (hello)
+    if (hello) {
         s_link_drop (self, link);
-    else if (link->state == LINK_JOINED) {
+        //  The same hub on another connection: that one is an old one this
+        //  hub has not yet seen end (the hub below saw it end first, and
+        //  came back). It goes, and this one takes its place.
+        for (link_t *other = self->links; other; other = other->next)
+            if (other != link && other->id == hubs[0] && other->state == LINK_JOINED) {
+                char again[ID_TEXT];
+                s_id_text (hubs[0], again);
+                log_info ("hub %s joined again, from %s: its old connection goes", again,
+                          link->address);
+                s_link_drop (self, other);
+                other->state = LINK_NEW;
+                peers_disconnect (self->down_peers, other->serial, other->fd);
+            }
+    } else if (link->state == LINK_JOINED) {
         //  Hubs that left its subtree take their subscribers with them.
         for (size_t index = 0; index < link->hub_count; index++) {
             bool kept = false;
