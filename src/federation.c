@@ -764,7 +764,8 @@ s_take_event_from_below (federation_t *self, zmq_msg_t *message)
             memcpy (zmq_msg_data (frame), data + at, frame_size);
             at += frame_size;
         }
-        if (frames->count != total) {
+        //  A count that lies, and no frame at all, are not a publication.
+        if (frames->count != total || total == 0) {
             frames_clear (frames);
             return;
         }
