@@ -915,6 +915,11 @@ federation_new (const config_t *cfg, const sock_curve_t *curve, const federation
                               .heartbeat_watch = true,
                               .zap_domain = zap_domain (ZAP_FEDERATION)};
     self->down_sock = sock_open (ZMQ_XPUB, &options, "federation");
+    //  Every subscription passed on, as the backend's are: an XPUB that
+    //  drops one it holds already drops it from the middle of a message
+    //  too, and the message's rest, waited for, would never come.
+    if (self->down_sock)
+        zsock_set_xpub_verboser (self->down_sock, 1);
     int watched = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED;
     if (self->down_sock)
         self->down_monitor = monitor_new (zsock_resolve (self->down_sock), "federation", watched);
