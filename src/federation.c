@@ -558,10 +558,17 @@ s_read_up (federation_t *self)
         const uint8_t *data = zmq_msg_data (first);
         size_t size = zmq_msg_size (first);
         const uint8_t *end = memchr (data, 0, size);
-        if (frames->count == 1 && end && (size_t) (end - data) >= reserved
-            && memcmp (data, DOWN_TOPIC, reserved) == 0)
-            s_take_from_above (self, end + 1, size - (size_t) (end - data) - 1);
-        else if (self->up_state == UP_JOINED) {
+        size_t topic = end ? (size_t) (end - data) : size;
+        if (topic >= reserved && memcmp (data, DOWN_TOPIC, reserved) == 0) {
+            //  Only what is addressed to every hub or to this one: the
+            //  interest of a subscriber of everything below brings those
+            //  addressed to the other hubs too.
+            bool here = topic == reserved
+                        || (topic == reserved + ID_TEXT && data[reserved] == '/'
+                            && memcmp (data + reserved + 1, self->id_text, ID_TEXT - 1) == 0);
+            if (frames->count == 1 && end && here)
+                s_take_from_above (self, end + 1, size - topic - 1);
+        } else if (self->up_state == UP_JOINED) {
             self->events_from_above++;
             self->events.deliver (self->hub, frames);
         }
