@@ -647,8 +647,14 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
     uint64_t *hubs = count ? calloc (count, sizeof (uint64_t)) : NULL;
     if (!hubs)
         return;
-    for (size_t index = 0; index < count; index++)
+    for (size_t index = 0; index < count; index++) {
         hubs[index] = s_get64 (data + 8 * index);
+        if (hubs[index] == 0) {
+            //  No hub has id 0: down, it would address every hub.
+            free (hubs);
+            return;
+        }
+    }
     if (hello)
         s_link_drop (self, link);
     else if (link->state == LINK_JOINED) {
@@ -677,7 +683,16 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
             log_error ("refused hub %s from %s below: %s", id, link->address, refusal);
         s_link_drop (self, link);
         link->state = LINK_REFUSED;
-        s_send_down (self, link->id, DOWN_REFUSED, refusal, strlen (refusal));
+        //  Told so under its own id, if that id is its alone; a link
+        //  that claims another's (this hub's, or one of another link's)
+        //  would have that hub told, and is disconnected instead.
+        bool alone = link->id != self->id;
+        for (link_t *other = self->links; alone && other; other = other->next)
+            alone = other == link || !s_link_holds (other, link->id);
+        if (alone)
+            s_send_down (self, link->id, DOWN_REFUSED, refusal, strlen (refusal));
+        else
+            peers_disconnect (self->down_peers, link->serial, link->fd);
         return;
     }
     if (hello) {
