@@ -63,7 +63,7 @@ struct _link_t {
     int fd;
     link_state_t state;
     uint64_t id;
-    uint64_t *hubs;  //  the hub ids of its subtree, its own first
+    uint64_t *hubs;  //  the hub ids of its subtree, in order, each once
     size_t hub_count;
     uint64_t expect;  //  the sequence number of its next TABLE
     uint64_t events_in, events_out;
@@ -588,13 +588,20 @@ s_link (federation_t *self, uint64_t serial)
     return NULL;
 }
 
+static int
+s_id_order (const void *one, const void *other)
+{
+    uint64_t left = *(const uint64_t *) one, right = *(const uint64_t *) other;
+    return left < right ? -1 : left > right;
+}
+
+//  Looked up in order: every record from below asks, and a link's list is
+//  as long as its hub below says.
 static bool
 s_link_holds (const link_t *link, uint64_t id)
 {
-    for (size_t index = 0; index < link->hub_count; index++)
-        if (link->hubs[index] == id)
-            return true;
-    return false;
+    return link->hub_count
+           && bsearch (&id, link->hubs, link->hub_count, sizeof id, s_id_order) != NULL;
 }
 
 //  Every connection of a link's hubs has left the subtree.
@@ -655,15 +662,19 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
             return;
         }
     }
+    uint64_t own = hubs[0];
+    qsort (hubs, count, sizeof (uint64_t), s_id_order);
+    size_t unique = 0;
+    for (size_t index = 0; index < count; index++)
+        if (unique == 0 || hubs[index] != hubs[unique - 1])
+            hubs[unique++] = hubs[index];
+    count = unique;
     if (hello)
         s_link_drop (self, link);
     else if (link->state == LINK_JOINED) {
         //  Hubs that left its subtree take their subscribers with them.
         for (size_t index = 0; index < link->hub_count; index++) {
-            bool kept = false;
-            for (size_t other = 0; other < count; other++)
-                kept |= hubs[other] == link->hubs[index];
-            if (!kept) {
+            if (!bsearch (&link->hubs[index], hubs, count, sizeof (uint64_t), s_id_order)) {
                 if (fedtable_drop_origin (self->subtree, link->hubs[index])
                     && !s_view_is_replica (self))
                     self->events.counts_changed (self->hub);
@@ -674,7 +685,7 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
     free (link->hubs);
     link->hubs = hubs;
     link->hub_count = count;
-    link->id = hubs[0];
+    link->id = own;
     char id[ID_TEXT];
     s_id_text (link->id, id);
     const char *refusal = s_loop (self, link);
