@@ -669,30 +669,33 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
         if (unique == 0 || hubs[index] != hubs[unique - 1])
             hubs[unique++] = hubs[index];
     count = unique;
-    if (hello)
-        s_link_drop (self, link);
-    else if (link->state == LINK_JOINED) {
-        //  Hubs that left its subtree take their subscribers with them.
-        for (size_t index = 0; index < link->hub_count; index++) {
-            if (!bsearch (&link->hubs[index], hubs, count, sizeof (uint64_t), s_id_order)) {
-                if (fedtable_drop_origin (self->subtree, link->hubs[index])
-                    && !s_view_is_replica (self))
-                    self->events.counts_changed (self->hub);
-                s_subtree_record (self, RECORD_LOST, link->hubs[index], 0, NULL, 0);
-            }
-        }
-    }
-    free (link->hubs);
+    uint64_t *held = link->hubs;
+    size_t held_count = link->hub_count;
+    bool joined = link->state == LINK_JOINED;
     link->hubs = hubs;
     link->hub_count = count;
     link->id = own;
     char id[ID_TEXT];
     s_id_text (link->id, id);
     const char *refusal = s_loop (self, link);
+    //  What it held goes, its subscribers with it: all of it at HELLO or
+    //  when refused, else the hubs that left its subtree. Never by the ids
+    //  it names now: a refused link may name another link's.
+    bool changed = false;
+    for (size_t index = 0; joined && index < held_count; index++)
+        if (hello || refusal
+            || !bsearch (&held[index], hubs, count, sizeof (uint64_t), s_id_order)) {
+            changed |= fedtable_drop_origin (self->subtree, held[index]);
+            s_subtree_record (self, RECORD_LOST, held[index], 0, NULL, 0);
+        }
+    free (held);
+    if (changed && !s_view_is_replica (self))
+        self->events.counts_changed (self->hub);
     if (refusal) {
         if (link->state != LINK_REFUSED)
             log_error ("refused hub %s from %s below: %s", id, link->address, refusal);
-        s_link_drop (self, link);
+        if (joined)
+            self->hubs_changed = true;
         link->state = LINK_REFUSED;
         //  Told so under its own id, if that id is its alone; a link
         //  that claims another's (this hub's, or one of another link's)
