@@ -161,18 +161,21 @@ def subscriber(hub_backend, *topics):
     return sock
 
 
-def read_until(sock, last):
-    """Every message sock reads up to the one whose first frame is last
-    (not included), each as a list of frames."""
-    got = []
-    while True:
+def read_until(sock, *last):
+    """Every message sock reads until it has read each of last (single
+    frames, in any order: they may come by different paths), each message
+    as a list of frames, last not included."""
+    got, waiting = [], set(last)
+    while waiting:
         try:
             frames = sock.recv_multipart()
         except zmq.Again:
-            raise Failed(f"a subscriber did not read {last!r} after {got!r}")
-        if frames[0] == last:
-            return got
-        got.append(frames)
+            raise Failed(f"a subscriber did not read {sorted(waiting)!r} after {got!r}")
+        if len(frames) == 1 and frames[0] in waiting:
+            waiting.discard(frames[0])
+        else:
+            got.append(frames)
+    return got
 
 
 # --- the link protocol --------------------------------------------------------
@@ -599,7 +602,7 @@ def case_reserved():
     root_fake.send(b"E" + b"~end/root")
     leaf_fake.send(b"E" + b"~end/leaf")
     for index, sub in enumerate(subs):
-        got = read_until(sub, b"~end/root") + read_until(sub, b"~end/leaf")
+        got = read_until(sub, b"~end/root", b"~end/leaf")
         check("reserved", f"subscriber {index + 1} read", [], got)
     invalid = root.stats()["messages"]["invalid"]
     check("reserved", "root: invalid publications", 2 * len(messages), invalid)
@@ -869,6 +872,7 @@ class Above:
         self.down(b"K", b"", to)
         self.pending = []
         root.wait("welcomed", topic, len(self.held) + 1)
+        self.marker = topic
 
     def reflect(self):
         """What the root sent up since, down to every hub."""
@@ -960,8 +964,10 @@ def case_upstream():
     check("leaf", "leaf: resyncs", 0, fed["resyncs"])
     check("leaf", "root: the leaf's link", "joined", dict(link_states(root)).get(f"{leaf_id:016x}"))
     check("leaf", "HELLOs from the root", 3, above.hellos)
-    # Gone: the root counts its subtree alone.
+    # Gone: the root counts its subtree alone, where this hub's subscriber
+    # holding the marker is not.
     above.sock.close()
+    root.wait("alone", above.marker, 2)
     root.wait("alone", "event", 3)
     check("alone", "root: upstream state", "connecting", root.fed()["upstream"]["state"])
     third.close()
