@@ -651,7 +651,7 @@ def case_multipart():
 
 def case_ids():
     """A hub below claiming a subtree of 250,000 hubs, and a table of
-    100,000 records for none of them; another such hub: each answered at
+    80,000 records for none of them; another such hub: each answered at
     once, the hub never held still."""
     root_id, leaf_id = root.id(), leaf.id()
     many = 250000
@@ -681,7 +681,7 @@ def case_ids():
 
 
 def case_huge():
-    """A TABLE just under the federation port's frame limit, of 100,000 of
+    """A TABLE just under the federation port's frame limit, of 90,000 of
     the link's own subscribers: all counted, at the root and the leaf, and
     none once it left; then one over the limit: disconnected."""
     root_id, leaf_id = root.id(), leaf.id()

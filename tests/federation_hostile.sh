@@ -23,9 +23,9 @@
 #              leaf: no subscriber reads one, no hub takes one as its own
 #   multipart  messages up of several frames, one ending in a subscription
 #              held already: dropped whole, and the hub never waits
-#   ids        two hubs below claiming 250,000 ids each, with 100,000
+#   ids        two hubs below claiming 250,000 ids each, with 80,000
 #              foreign records: answered at once
-#   huge       a TABLE of 100,000 subscribers near the frame limit: counted
+#   huge       a TABLE of 90,000 subscribers near the frame limit: counted
 #              at both hubs, and not once it left; one over the limit:
 #              disconnected
 #   churn      200 fake hubs that come and go in five ways: none left
