@@ -673,7 +673,7 @@ def case_ids():
     hubs = sorted(l["hubs"] for l in fed["links"] if l["hub"] != f"{leaf_id:016x}")
     check("ids", "root: hubs of each fake", [many, many], hubs)
     check("ids", "handled within 10 s", True, elapsed < 10)
-    # Its subtree goes up whole (the leaf's HELLO there is not this big).
+    # Both leave: their links go, and the leaf stays.
     first.close()
     second.close()
     wait_links("ids", root, [(f"{leaf_id:016x}", "joined")])
