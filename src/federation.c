@@ -67,7 +67,7 @@ struct _link_t {
     int fd;
     link_state_t state;
     uint64_t id;
-    uint64_t *hubs;  //  the hub ids of its subtree, its own first
+    uint64_t *hubs;  //  the hub ids of its subtree, in order, each once
     size_t hub_count;
     uint64_t expect;    //  the sequence number of its next TABLE
     uint64_t received;  //  publications from it since its HELLO (PROBE says how many it sent)
@@ -610,10 +610,17 @@ s_read_up (federation_t *self)
         const uint8_t *data = zmq_msg_data (first);
         size_t size = zmq_msg_size (first);
         const uint8_t *end = memchr (data, 0, size);
-        if (frames->count == 1 && end && (size_t) (end - data) >= reserved
-            && memcmp (data, DOWN_TOPIC, reserved) == 0)
-            s_take_from_above (self, end + 1, size - (size_t) (end - data) - 1);
-        else if (self->up_state == UP_JOINED) {
+        size_t topic = end ? (size_t) (end - data) : size;
+        if (topic >= reserved && memcmp (data, DOWN_TOPIC, reserved) == 0) {
+            //  Only what is addressed to every hub or to this one: the
+            //  interest of a subscriber of everything below brings those
+            //  addressed to the other hubs too.
+            bool here = topic == reserved
+                        || (topic == reserved + ID_TEXT && data[reserved] == '/'
+                            && memcmp (data + reserved + 1, self->id_text, ID_TEXT - 1) == 0);
+            if (frames->count == 1 && end && here)
+                s_take_from_above (self, end + 1, size - topic - 1);
+        } else if (self->up_state == UP_JOINED) {
             self->events_from_above++;
             if (!self->events.deliver (self->hub, frames))
                 self->paused = true;
@@ -634,13 +641,20 @@ s_link (federation_t *self, uint64_t serial)
     return NULL;
 }
 
+static int
+s_id_order (const void *one, const void *other)
+{
+    uint64_t left = *(const uint64_t *) one, right = *(const uint64_t *) other;
+    return left < right ? -1 : left > right;
+}
+
+//  Looked up in order: every record from below asks, and a link's list is
+//  as long as its hub below says.
 static bool
 s_link_holds (const link_t *link, uint64_t id)
 {
-    for (size_t index = 0; index < link->hub_count; index++)
-        if (link->hubs[index] == id)
-            return true;
-    return false;
+    return link->hub_count
+           && bsearch (&id, link->hubs, link->hub_count, sizeof id, s_id_order) != NULL;
 }
 
 //  Every connection of a link's hubs has left the subtree.
@@ -693,51 +707,59 @@ s_take_hubs (federation_t *self, link_t *link, const uint8_t *data, size_t size,
     uint64_t *hubs = count ? calloc (count, sizeof (uint64_t)) : NULL;
     if (!hubs)
         return;
-    for (size_t index = 0; index < count; index++)
+    for (size_t index = 0; index < count; index++) {
         hubs[index] = wire_get_be (data + 8 * index, 8);
-    if (hello) {
-        s_link_drop (self, link);
-        //  The same hub on another connection: that one is an old one this
-        //  hub has not yet seen end (the hub below saw it end first, and
-        //  came back). It goes, and this one takes its place.
-        for (link_t *other = self->links; other; other = other->next)
-            if (other != link && other->id == hubs[0] && other->state == LINK_JOINED) {
-                char again[ID_TEXT];
-                s_id_text (hubs[0], again);
-                log_info ("hub %s joined again, from %s: its old connection goes", again,
-                          link->address);
-                s_link_drop (self, other);
-                other->state = LINK_NEW;
-                peers_disconnect (self->down_peers, other->serial, other->fd);
-            }
-    } else if (link->state == LINK_JOINED) {
-        //  Hubs that left its subtree take their subscribers with them.
-        for (size_t index = 0; index < link->hub_count; index++) {
-            bool kept = false;
-            for (size_t other = 0; other < count; other++)
-                kept |= hubs[other] == link->hubs[index];
-            if (!kept) {
-                if (fedtable_drop_origin (self->subtree, link->hubs[index])
-                    && !s_view_is_replica (self))
-                    self->events.counts_changed (self->hub);
-                s_subtree_record (self,
-                                  &(record_t){.op = RECORD_LOST, .origin = link->hubs[index]});
-            }
+        if (hubs[index] == 0) {
+            //  No hub has id 0: down, it would address every hub.
+            free (hubs);
+            return;
         }
     }
-    free (link->hubs);
+    uint64_t own = hubs[0];
+    qsort (hubs, count, sizeof (uint64_t), s_id_order);
+    size_t unique = 0;
+    for (size_t index = 0; index < count; index++)
+        if (unique == 0 || hubs[index] != hubs[unique - 1])
+            hubs[unique++] = hubs[index];
+    count = unique;
+    uint64_t *held = link->hubs;
+    size_t held_count = link->hub_count;
+    bool joined = link->state == LINK_JOINED;
     link->hubs = hubs;
     link->hub_count = count;
-    link->id = hubs[0];
+    link->id = own;
     char id[ID_TEXT];
     s_id_text (link->id, id);
     const char *refusal = s_loop (self, link);
+    //  What it held goes, its subscribers with it: all of it at HELLO or
+    //  when refused, else the hubs that left its subtree. Never by the ids
+    //  it names now: a refused link may name another link's.
+    bool changed = false;
+    for (size_t index = 0; joined && index < held_count; index++)
+        if (hello || refusal
+            || !bsearch (&held[index], hubs, count, sizeof (uint64_t), s_id_order)) {
+            changed |= fedtable_drop_origin (self->subtree, held[index]);
+            s_subtree_record (self, &(record_t){.op = RECORD_LOST, .origin = held[index]});
+        }
+    free (held);
+    if (changed && !s_view_is_replica (self))
+        self->events.counts_changed (self->hub);
     if (refusal) {
         if (link->state != LINK_REFUSED)
             log_error ("refused hub %s from %s below: %s", id, link->address, refusal);
-        s_link_drop (self, link);
+        if (joined)
+            self->hubs_changed = true;
         link->state = LINK_REFUSED;
-        s_send_down (self, link->id, DOWN_REFUSED, refusal, strlen (refusal));
+        //  Told so under its own id, if that id is its alone; a link
+        //  that claims another's (this hub's, or one of another link's)
+        //  would have that hub told, and is disconnected instead.
+        bool alone = link->id != self->id;
+        for (link_t *other = self->links; alone && other; other = other->next)
+            alone = other == link || !s_link_holds (other, link->id);
+        if (alone)
+            s_send_down (self, link->id, DOWN_REFUSED, refusal, strlen (refusal));
+        else
+            peers_disconnect (self->down_peers, link->serial, link->fd);
         return;
     }
     if (hello) {
@@ -847,7 +869,8 @@ s_take_event_from_below (federation_t *self, link_t *link, zmq_msg_t *message)
             memcpy (zmq_msg_data (frame), data + at, frame_size);
             at += frame_size;
         }
-        if (frames->count != total) {
+        //  A count that lies, and no frame at all, are not a publication.
+        if (frames->count != total || total == 0) {
             frames_clear (frames);
             return;
         }
@@ -1000,6 +1023,11 @@ federation_new (const config_t *cfg, const sock_curve_t *curve, const federation
                               .heartbeat_watch = true,
                               .zap_domain = zap_domain (ZAP_FEDERATION)};
     self->down_sock = sock_open (ZMQ_XPUB, &options, "federation");
+    //  Every subscription passed on, as the backend's are: an XPUB that
+    //  drops one it holds already drops it from the middle of a message
+    //  too, and the message's rest, waited for, would never come.
+    if (self->down_sock)
+        zsock_set_xpub_verboser (self->down_sock, 1);
     int watched = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED;
     if (self->down_sock)
         self->down_monitor = monitor_new (zsock_resolve (self->down_sock), "federation", watched);
