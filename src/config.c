@@ -105,7 +105,7 @@ static const option_t s_options[] = {
     {"hwm", "N", KIND_NUMBER, ROLE_HUB | ROLE_PUB | ROLE_SUB, AT (hwm), NO_GIVEN, 0, 100000000,
      "queue limit in messages per connection and direction (0: no limit, memory unbounded)"},
     {"exit-on-terminate", NULL, KIND_FLAG, ROLE_HUB, AT (exit_on_terminate), NO_GIVEN, 0, 0,
-     "exit once TERMINATE has passed and subscribers and publishers have left"},
+     "exit once TERMINATE has passed and subscribers, publishers and hubs below have left"},
     {"drain-timeout", "MS", KIND_NUMBER, ROLE_HUB, AT (drain_timeout_ms), NO_GIVEN, 0, ONE_HOUR_MS,
      "with --exit-on-terminate: milliseconds to wait for them to leave (0: no limit)"},
     {"max-message-size", "BYTES", KIND_NUMBER, ROLE_HUB, AT (max_message_size), NO_GIVEN, 1,

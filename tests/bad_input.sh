@@ -56,6 +56,11 @@ exits 64 "--backend: 'inproc://herald' is not an endpoint" "$HERALD" hub --backe
 exits 64 "--events needs a value" "$HERALD" pub --events
 exits 64 "--wait-timeout: '-5'" "$HERALD" pub --wait-timeout -5
 exits 64 "--max-message-size: '0'" "$HERALD" hub --max-message-size 0
+exits 64 "--upstream with --curve-secret needs --curve-upstream-key" "$HERALD" hub \
+    --upstream tcp://127.0.0.1:1 --curve-secret "$TMP/none"
+exits 64 "--curve-upstream-key needs --upstream and --curve-secret" "$HERALD" hub \
+    --curve-upstream-key "$TMP/none"
+exits 64 "--upstream: 'nowhere' is not an endpoint" "$HERALD" hub --upstream nowhere
 # A typo in a variable is not ignored in silence, whatever the role.
 exits 64 "herald sub: unknown variable HERALD_WAIT_SUBSCRIBER (did you mean HERALD_WAIT_SUBSCRIBERS?)" \
     env HERALD_WAIT_SUBSCRIBER=2 "$HERALD" sub
