@@ -13,11 +13,18 @@
 #                              remove its containers, images and directory
 #
 # Environment: DOCKER_DIR, DOCKER_TIMEOUT (seconds to wait for
-# the daemon to answer or to exit, default 60).
+# the daemon to answer or to exit, default 60); for 'start', also
+# DOCKER_NETNS (a network namespace, /run/netns/NAME: dockerd runs inside
+# it, in a UTS namespace of its own with the host name DOCKER_HOSTNAME,
+# default NAME: a node of its own, as tests/swarm_nodes.sh makes two) and
+# DOCKER_OPTIONS (more dockerd options, split at spaces).
 set -eu
 
 DIR=${DOCKER_DIR:-/tmp/herald-docker}
 TIMEOUT=${DOCKER_TIMEOUT:-60}
+NETNS=${DOCKER_NETNS:-}
+NODE_NAME=${DOCKER_HOSTNAME:-$(basename "${NETNS:-none}")}
+OPTIONS=${DOCKER_OPTIONS:-}
 SOCKET="unix://$DIR/docker.sock"
 PIDFILE="$DIR/dockerd.pid"
 LOG="$DIR/dockerd.log"
@@ -68,15 +75,27 @@ start() {
     # A daemon that died leaves its pid file and socket behind.
     rm -f "$PIDFILE" "$DIR/docker.sock"
     say "starting dockerd, log in $LOG"
+    # In a network namespace: entered with nsenter, not 'ip netns exec',
+    # which remounts /sys, where dockerd then finds no devices cgroup. Each
+    # step execs the next, so that the pid is dockerd's.
+    if [ -n "$NETNS" ]; then
+        # shellcheck disable=SC2016 # expanded by that sh
+        set -- nsenter --net="$NETNS" unshare --uts \
+            sh -c 'hostname "$0" && exec "$@"' "$NODE_NAME" dockerd
+    else
+        set -- dockerd
+    fi
     # setsid: the daemon outlives this script and the caller's job control,
     # and is stopped only by 'stop'. A swarm service on this engine uses the
     # image it has, rather than first asking a registry (none may answer)
     # for a newer one (tests/swarm.sh).
-    DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid dockerd \
+    # shellcheck disable=SC2086 # one word per option
+    DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid "$@" \
         --host "$SOCKET" \
         --data-root "$DIR/data" \
         --exec-root "$DIR/exec" \
         --pidfile "$PIDFILE" \
+        $OPTIONS \
         >"$LOG" 2>&1 </dev/null &
     started=$!
     deadline=$(($(date +%s) + TIMEOUT))

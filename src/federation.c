@@ -1065,6 +1065,11 @@ federation_new (const config_t *cfg, const sock_curve_t *curve, const federation
     s_send (self->up, topic, strlen (topic) + 1, 0);
     snprintf (topic + 1 + strlen (DOWN_TOPIC), ID_TEXT + 1, "/%s", self->id_text);
     s_send (self->up, topic, strlen (topic) + 1, 0);
+    //  And TERMINATE, which every hub must see pass, subscribers below it
+    //  or not: a hub with none would else never leave (--exit-on-terminate),
+    //  nor the hubs above it. The XSUB counts this subscription with its
+    //  subtree's own, so the last subscriber leaving does not drop it.
+    s_send (self->up, "\x01" HERALD_TERMINATE, 1 + strlen (HERALD_TERMINATE), 0);
     if (sock_attach (self->up_sock, cfg->upstream, false, "upstream")) {
         federation_destroy (&self);
         return NULL;

@@ -16,7 +16,7 @@
 #      and exits 69.
 #   3. A publisher on leaf d ends the run with TERMINATE: every subscriber
 #      ends, and every hub (--exit-on-terminate) exits 0, the leaves before
-#      the root.
+#      the root; a leaf with no subscriber at all too.
 #   4. Two hubs each --upstream of the other: the link that would close the
 #      loop is refused, with one line on each side.
 #   5. The federation through CURVE: a root that lets in only its leaf's
@@ -185,6 +185,12 @@ grep -q "lost its link to the root hub" "$TMP/pub_cut.err" \
     || fail "pub_cut did not say why: $(tail -n 2 "$TMP/pub_cut.err")"
 
 note "3. TERMINATE from a leaf ends every subscriber, then every hub, leaves first"
+# A leaf on a with no client at all: TERMINATE reaches it all the same.
+start hub_idle on a "$HERALD" hub --frontend "ipc://$TMP/idle-front" --backend "ipc://$TMP/idle-back" \
+    --control "tcp://127.0.0.1:$((PORT_BASE + 7))" --federation "tcp://127.0.0.1:$((PORT_BASE + 8))" \
+    --upstream "$ROOT_FEDERATION" --heartbeat $HEARTBEAT --exit-on-terminate
+timeout 20 tail -n +1 -f --pid="$(pid_of hub_idle)" "$TMP/hub_idle.err" \
+    | grep -q -m1 "joined the federation below" || fail "hub_idle did not join: $(cat "$TMP/hub_idle.err")"
 hub_on d
 start pub_end on d "$HERALD" pub --frontend "$FRONTEND" --control "$CONTROL" --events 10 \
     --interval 0 --no-count --wait-subscribers 9
@@ -200,6 +206,7 @@ done
 for host in b c d; do
     finish hub_$host 0 20
 done
+finish hub_idle 0 20
 finish hub_a 0 20
 grep -q "0 publishers and 0 hubs below remain: exiting" "$TMP/hub_a.err" \
     || fail "the root did not exit after its leaves: $(tail -n 3 "$TMP/hub_a.err")"
