@@ -61,6 +61,11 @@
 //  "Heartbeats".
 #define HERALD_HEARTBEAT_DEFAULT_MS 1000
 #define HERALD_HEARTBEAT_MISSES     3
+//  A link between hubs is dropped this many heartbeats after its first
+//  unanswered ping: the next ping goes at most one heartbeat after the link
+//  went silent, so the federation's counts follow within 3 heartbeats
+//  (docs/federation.md, "Faults").
+#define HERALD_LINK_HEARTBEAT_MISSES 2
 
 //  While waiting for its probe to be seen, a publisher resends it this often:
 //  a PUB socket drops silently until the hub's subscription reaches it, so

@@ -119,7 +119,8 @@ static const option_t s_options[] = {
      "most subscriptions one subscriber may hold; one sending more is disconnected (0: no "
      "limit)"},
     {"heartbeat", "MS", KIND_NUMBER, ROLE_HUB | ROLE_SUB, AT (heartbeat_ms), NO_GIVEN, 0, 60000,
-     "milliseconds between pings (hub: to each subscriber, and one silent for 3 is dropped; "
+     "milliseconds between pings (hub: to each subscriber, and one silent for 3 is dropped, and "
+     "to the hubs above and below it, dropped after 2; "
      "sub: to the hub, so it knows a subscriber that is behind is alive) (0: off)"},
     {"drop-slow", NULL, KIND_FLAG, ROLE_HUB, AT (drop_slow), NO_GIVEN, 0, 0,
      "a subscriber whose queue (--hwm) is full misses events, and reports the gap, "

@@ -984,6 +984,15 @@ federation_position (void *argument)
 //  --------------------------------------------------------------------------
 //  The interface
 
+//  A link is dropped sooner than a subscriber (herald.h), on both ends.
+static void
+s_link_heartbeat (federation_t *self, zsock_t *sock)
+{
+    if (sock && self->cfg->heartbeat_ms)
+        zsock_set_heartbeat_timeout (sock,
+                                     HERALD_LINK_HEARTBEAT_MISSES * (int) self->cfg->heartbeat_ms);
+}
+
 federation_t *
 federation_new (const config_t *cfg, const sock_curve_t *curve, const federation_events_t *events,
                 void *hub)
@@ -1023,6 +1032,7 @@ federation_new (const config_t *cfg, const sock_curve_t *curve, const federation
                               .heartbeat_watch = true,
                               .zap_domain = zap_domain (ZAP_FEDERATION)};
     self->down_sock = sock_open (ZMQ_XPUB, &options, "federation");
+    s_link_heartbeat (self, self->down_sock);
     //  Every subscription passed on, as the backend's are: an XPUB that
     //  drops one it holds already drops it from the middle of a message
     //  too, and the message's rest, waited for, would never come.
@@ -1052,6 +1062,7 @@ federation_new (const config_t *cfg, const sock_curve_t *curve, const federation
     //  counted at the root while no filter passes its events.
     if (self->up_sock)
         zsock_set_sndhwm (self->up_sock, 0);
+    s_link_heartbeat (self, self->up_sock);
     watched = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED;
     if (self->up_sock)
         self->up_monitor = monitor_new (zsock_resolve (self->up_sock), "upstream", watched);
