@@ -41,12 +41,7 @@
 # FEDERATION_HOSTILE_CASES="claims slow" runs only those.
 . "$(dirname "$0")/lib.sh"
 
-# The Python with pyzmq is the system's (python3-zmq), whatever is on PATH.
-PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import zmq' 2>/dev/null; then
-    echo "federation_hostile: skipped: $PYTHON cannot import zmq (apt-get install python3-zmq)" >&2
-    exit 77
-fi
+need_pyzmq
 HELPER="$(dirname "$0")/federation_hostile.py"
 ALL="garbage records resync claims reserved multipart ids huge churn slow upstream"
 CASES=${FEDERATION_HOSTILE_CASES:-$ALL}

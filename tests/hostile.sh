@@ -29,12 +29,7 @@
 
 RAWPEER=${RAWPEER:?set RAWPEER to the herald_rawpeer test tool}
 [ -x "$RAWPEER" ] || fail "RAWPEER is not a program: $RAWPEER"
-# The Python with pyzmq is the system's (python3-zmq), whatever is on PATH.
-PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import zmq' 2>/dev/null; then
-    echo "hostile: skipped: $PYTHON cannot import zmq (apt-get install python3-zmq)" >&2
-    exit 77
-fi
+need_pyzmq
 HELPER="$(dirname "$0")/hostile.py"
 ALL="duplicate duplicate_close overlap forged_cancel inflate churn oversize scale limit impostor forged_probe"
 CASES=${HOSTILE_CASES:-$ALL}

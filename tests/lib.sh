@@ -44,6 +44,17 @@ note() {
     echo "--- $*" >&2
 }
 
+# need_pyzmq: PYTHON is the system's Python (whatever is on PATH), with
+# Debian's pyzmq (python3-zmq, which make test installs); without it the
+# test is skipped (77), except in CI (CI=true), where that fails it.
+need_pyzmq() {
+    PYTHON=/usr/bin/python3
+    "$PYTHON" -c 'import zmq' 2>/dev/null && return 0
+    [ "${CI:-}" != true ] || fail "$PYTHON cannot import zmq (CI=true: CI runs this test, it never skips it)"
+    echo "SKIP ($TEST): $PYTHON cannot import zmq (apt-get install python3-zmq)" >&2
+    exit 77
+}
+
 # start NAME COMMAND...: run COMMAND in the background, stdout and stderr
 # into $TMP/NAME.out and $TMP/NAME.err; remember its pid.
 start() {

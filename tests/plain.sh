@@ -14,11 +14,7 @@
 #     in order.
 . "$(dirname "$0")/lib.sh"
 
-PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import zmq' 2>/dev/null; then
-    echo "plain: skipped: $PYTHON cannot import zmq (apt-get install python3-zmq)" >&2
-    exit 77
-fi
+need_pyzmq
 
 start_hub
 for name in h1 h2; do

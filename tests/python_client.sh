@@ -20,11 +20,7 @@
 # Skipped (77) where /usr/bin/python3 cannot import zmq.
 . "$(dirname "$0")/lib.sh"
 
-PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import zmq' 2>/dev/null; then
-    echo "python_client: skipped: $PYTHON cannot import zmq (apt-get install python3-zmq)" >&2
-    exit 77
-fi
+need_pyzmq
 CLIENT="$(cd "$(dirname "$0")/../clients/python" && pwd)"
 # The client is imported from the source tree: leave no __pycache__ there.
 export PYTHONDONTWRITEBYTECODE=1
