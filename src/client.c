@@ -35,8 +35,9 @@ struct _client_t {
     uint64_t asked_ms;                            //  how long this call asked the hub to wait
     bool broken;                                  //  a call failed for a reason of our own
     char nonce[NONCE_SIZE];
-    size_t probes_held;  //  times the SUB subscribed to the probe topic
-    void *data;          //  the socket being proven
+    size_t probes_held;                   //  times the SUB subscribed to the probe topic
+    uint64_t probes_sent, probes_unsent;  //  a publisher's, this PROBE: queued, or not
+    void *data;                           //  the socket being proven
 };
 
 client_t *
@@ -215,20 +216,27 @@ s_call (client_t *self, uint64_t asked_ms, tick_fn *tick, const char *verb, ...)
         if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
             monitor_read (self->monitor);
         //  The connection that carried the request dropped, and a new one
-        //  is up: send it again there, without waiting.
+        //  is up: send it again there, without waiting; unless the reply
+        //  came before the drop, to be read only now (asking for ZMQ_EVENTS
+        //  makes libzmq take it in): sent again, the request would be
+        //  answered twice, and the second answer taken for the next one's.
+        bool replied = rc > 0 && (items[0].revents & ZMQ_POLLIN);
         const monitor_counts_t *now_counts = monitor_counts (self->monitor);
-        if (now_counts->closed != closed && now_counts->handshakes != handshakes) {
+        if (!replied && now_counts->closed != closed && now_counts->handshakes != handshakes) {
             closed = now_counts->closed;
             handshakes = now_counts->handshakes;
-            log_debug ("the connection to the hub at %s dropped: sending %s again", self->endpoint,
-                       verb);
-            size_t left = zmsg_size (again);
-            for (zframe_t *frame = zmsg_first (again); frame; frame = zmsg_next (again))
-                if (zframe_send (&frame, self->req,
-                                 ZFRAME_REUSE | ZFRAME_DONTWAIT | (--left ? ZFRAME_MORE : 0)))
-                    break;
+            replied = (zsock_events (self->req) & ZMQ_POLLIN) != 0;
+            if (!replied) {
+                log_debug ("the connection to the hub at %s dropped: sending %s again",
+                           self->endpoint, verb);
+                size_t left = zmsg_size (again);
+                for (zframe_t *frame = zmsg_first (again); frame; frame = zmsg_next (again))
+                    if (zframe_send (&frame, self->req,
+                                     ZFRAME_REUSE | ZFRAME_DONTWAIT | (--left ? ZFRAME_MORE : 0)))
+                        break;
+            }
         }
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
+        if (replied) {
             self->answered = true;
             zmsg_destroy (&again);
             return zmsg_recv (self->req);
@@ -389,7 +397,10 @@ s_send_probe (client_t *self)
                            0, 0, self->nonce, strlen (self->nonce));
     assert (size);
     //  A full queue drops the probe; the next tick sends another.
-    zmq_send (self->data, message, size, ZMQ_DONTWAIT);
+    if (zmq_send (self->data, message, size, ZMQ_DONTWAIT) == -1)
+        self->probes_unsent++;
+    else
+        self->probes_sent++;
 }
 
 //  PROBE a new nonce, sending it on data with tick until the hub answers.
@@ -411,11 +422,13 @@ client_prove_publisher (client_t *self, void *pub, const char *frontend)
     snprintf (self->waiting_for, sizeof self->waiting_for,
               "the hub at %s to see a probe from %s (is that the hub's frontend?)", self->endpoint,
               frontend);
+    self->probes_sent = self->probes_unsent = 0;
     int code = s_probe (self, pub, s_send_probe);
     if (code == REPLY_TIMEOUT)
-        log_error ("the hub at %s answers, but no probe reached it from %s in %llu ms "
-                   "(is that the hub's frontend?)",
-                   self->endpoint, frontend, (unsigned long long) self->timeout_ms);
+        log_error ("the hub at %s answers, but none of %llu probes sent reached it from %s in "
+                   "%llu ms (%llu more not sent: a full queue) (is that the hub's frontend?)",
+                   self->endpoint, (unsigned long long) self->probes_sent, frontend,
+                   (unsigned long long) self->timeout_ms, (unsigned long long) self->probes_unsent);
     return code == REPLY_OK ? 0 : -1;
 }
 
