@@ -5,6 +5,7 @@
     small, dense numbers). */
 
 #include "peers.h"
+#include "fdslots.h"
 #include "herald.h"
 
 #include <assert.h>
@@ -43,23 +44,14 @@ peers_destroy (peers_t **self_p)
 static slot_t *
 s_slot (peers_t *self, int fd, bool grow)
 {
-    if (fd < 0)
+    if (fd >= 0 && (size_t) fd < self->size)
+        return &self->slots[fd];
+    if (!grow)
         return NULL;
-    size_t index = (size_t) fd;
-    if (index >= self->size) {
-        if (!grow)
-            return NULL;
-        size_t size = self->size ? self->size : 64;
-        while (size <= index)
-            size *= 2;
-        slot_t *slots = realloc (self->slots, size * sizeof (slot_t));
-        if (!slots)
-            return NULL;
-        memset (slots + self->size, 0, (size - self->size) * sizeof (slot_t));
-        self->slots = slots;
-        self->size = size;
-    }
-    return &self->slots[index];
+    void *slots = self->slots;
+    slot_t *slot = fdslots_grow (&slots, &self->size, sizeof (slot_t), fd);
+    self->slots = slots;
+    return slot;
 }
 
 int

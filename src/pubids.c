@@ -8,6 +8,7 @@
     many entries per open publisher connection. */
 
 #include "pubids.h"
+#include "fdslots.h"
 #include "herald.h"
 
 #include <assert.h>
@@ -90,20 +91,10 @@ pubids_known (pubids_t *self, int fd, uint64_t id)
 static slot_t *
 s_slot (pubids_t *self, int fd)
 {
-    if (fd < 0)
-        return NULL;
-    if ((size_t) fd >= self->size) {
-        size_t size = self->size ? self->size : 64;
-        while (size <= (size_t) fd)
-            size *= 2;
-        slot_t *slots = realloc (self->slots, size * sizeof (slot_t));
-        if (!slots)
-            return NULL;
-        memset (slots + self->size, 0, (size - self->size) * sizeof (slot_t));
-        self->slots = slots;
-        self->size = size;
-    }
-    return &self->slots[fd];
+    void *slots = self->slots;
+    slot_t *slot = fdslots_grow (&slots, &self->size, sizeof (slot_t), fd);
+    self->slots = slots;
+    return slot;
 }
 
 //  Free every id the connection on fd owns.
