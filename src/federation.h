@@ -51,9 +51,6 @@ federation_t *federation_new (const config_t *cfg, const sock_curve_t *curve,
 //  Close everything; safe on NULL, nulls the caller's pointer.
 void federation_destroy (federation_t **self_p);
 
-//  This hub's id (random, 64-bit), as the federation knows it.
-uint64_t federation_id (federation_t *self);
-
 //  For the ZAP handler, before it lets a hub in below (peers.h).
 uint64_t federation_position (void *argument);
 

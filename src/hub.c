@@ -260,9 +260,7 @@ s_deliver_federated (void *argument, frames_t *frames)
     const uint8_t *data = zmq_msg_data (&self->frames.items[0]);
     size_t size = zmq_msg_size (&self->frames.items[0]);
     size_t topic_size;
-    bool plain = self->frames.count > 1 || wire_event_split (data, size, &topic_size);
-    if (plain)
-        topic_size = self->frames.count > 1 ? size : wire_plain_topic (data, size);
+    bool plain = wire_publication_topic (data, size, self->frames.count > 1, &topic_size);
     if (wire_topic_is_reserved (data, topic_size)) {
         //  Never published by a hub's clients: not from a hub either.
         self->invalid_events++;
@@ -289,12 +287,12 @@ s_may_terminate (hub_t *self, zmq_msg_t *message)
 }
 
 //  A plain publication, in self->frames (its first frame, the rest still
-//  in the frontend): one frame that is not a herald event, or a multipart
-//  message, whose first frame is its topic. Forwarded verbatim and whole;
-//  reserved topics stop here, a multipart probe ([$herald/probe][nonce])
-//  included.
+//  in the frontend), whose topic is topic_size bytes: one frame that is not
+//  a herald event, or a multipart message, whose first frame is its topic.
+//  Forwarded verbatim and whole; reserved topics stop here, a multipart
+//  probe ([$herald/probe][nonce]) included.
 static void
-s_forward_plain (hub_t *self)
+s_forward_plain (hub_t *self, size_t topic_size)
 {
     frames_t *frames = &self->frames;
     if (frames_recv_rest (frames, self->front)) {
@@ -305,7 +303,6 @@ s_forward_plain (hub_t *self)
     const uint8_t *data = zmq_msg_data (first);
     size_t size = zmq_msg_size (first);
     bool multipart = frames->count > 1;
-    size_t topic_size = multipart ? size : wire_plain_topic (data, size);
     if (wire_topic_is_reserved (data, topic_size)) {
         bool probe = multipart && topic_size == strlen (HERALD_PROBE_TOPIC)
                      && memcmp (data, HERALD_PROBE_TOPIC, topic_size) == 0;
@@ -345,8 +342,8 @@ s_forward_events (hub_t *self)
         const uint8_t *data = zmq_msg_data (message);
         size_t size = zmq_msg_size (message);
         size_t topic_size;
-        if (zmq_msg_more (message) || wire_event_split (data, size, &topic_size)) {
-            s_forward_plain (self);
+        if (wire_publication_topic (data, size, zmq_msg_more (message), &topic_size)) {
+            s_forward_plain (self, topic_size);
             continue;
         }
         if (wire_topic_is_reserved (data, topic_size)) {
@@ -377,14 +374,11 @@ static void
 s_watch_frontend (hub_t *self)
 {
     monitor_event_t event;
-    while (monitor_next (self->front_monitor, &event))
-        if (event.number == ZMQ_EVENT_ACCEPTED) {
-            if (peers_accepted (self->front_peers, event.value))
-                log_error ("out of memory: cannot follow a publisher's connection");
-        } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
-            peers_disconnected (self->front_peers, event.value);
+    while (monitor_next (self->front_monitor, &event)) {
+        peers_follow (self->front_peers, &event, "frontend");
+        if (event.number == ZMQ_EVENT_DISCONNECTED)
             pubids_closed (self->pubids, event.value);
-        }
+    }
 }
 
 //  Asked by the ZAP handler just before it lets a publisher in (peers.h).
@@ -403,18 +397,14 @@ s_watch_backend (hub_t *self)
 {
     monitor_event_t event;
     bool changed = false;
-    while (monitor_next (self->back_monitor, &event))
-        if (event.number == ZMQ_EVENT_ACCEPTED) {
-            if (peers_accepted (self->back_peers, event.value))
-                log_error ("out of memory: cannot follow a subscriber's connection");
-        } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
-            uint64_t connection = peers_disconnected (self->back_peers, event.value);
-            if (connection && subtable_drop (self->subscriptions, connection)) {
-                self->subscribers_left++;
-                federation_local_gone (self->federation, connection);
-                changed = true;
-            }
+    while (monitor_next (self->back_monitor, &event)) {
+        uint64_t connection = peers_follow (self->back_peers, &event, "backend");
+        if (connection && subtable_drop (self->subscriptions, connection)) {
+            self->subscribers_left++;
+            federation_local_gone (self->federation, connection);
+            changed = true;
         }
+    }
     if (changed)
         control_counts_changed (self->control);
 }

@@ -71,6 +71,15 @@ wire_plain_topic (const void *frame, size_t size)
     return topic;
 }
 
+bool
+wire_publication_topic (const void *first, size_t size, bool multipart, size_t *topic_size)
+{
+    if (!multipart && wire_event_split (first, size, topic_size) == 0)
+        return false;
+    *topic_size = multipart ? size : wire_plain_topic (first, size);
+    return true;
+}
+
 uint64_t
 wire_event_publisher (const void *message, size_t topic_size)
 {
@@ -210,6 +219,9 @@ wire_test (bool verbose)
     assert (wire_plain_topic ("a\0b c", 5) == 1);
     assert (wire_plain_topic (" x", 2) == 0);
     assert (wire_plain_topic ("", 0) == 0);
+    size_t topic;
+    assert (wire_publication_topic ("ab cd", 5, false, &topic) && topic == 2);
+    assert (wire_publication_topic ("ab cd", 5, true, &topic) && topic == 5);
 
     //  An event survives the round trip, and its header is big-endian.
     uint8_t message[64];

@@ -60,6 +60,12 @@ int wire_event_split (const void *message, size_t size, size_t *topic_size);
 //  (docs/protocol.md, "Plain publications"). Returns its size.
 size_t wire_plain_topic (const void *frame, size_t size);
 
+//  Where a publication's topic ends, in any layout: its first frame, and
+//  whether more frames follow it. Returns false for a herald event (the
+//  topic as wire_event_split finds it), true for a plain publication (a
+//  multipart one's first frame, or wire_plain_topic of a single frame).
+bool wire_publication_topic (const void *first, size_t size, bool multipart, size_t *topic_size);
+
 //  The publisher id of an event that wire_event_split accepted.
 uint64_t wire_event_publisher (const void *message, size_t topic_size);
 
