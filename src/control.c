@@ -130,17 +130,12 @@ s_watch (control_t *self)
 {
     monitor_event_t event;
     while (monitor_next (self->watch, &event)) {
-        if (event.number == ZMQ_EVENT_ACCEPTED) {
-            if (peers_accepted (self->peers, event.value))
-                log_error ("out of memory: cannot follow a control client's connection");
-        } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
-            uint64_t connection = peers_disconnected (self->peers, event.value);
-            for (size_t index = 0; connection && index < self->waiter_count;) {
-                if (self->waiters[index].connection == connection)
-                    s_waiter_remove (self, index);
-                else
-                    index++;
-            }
+        uint64_t connection = peers_follow (self->peers, &event, "control port");
+        for (size_t index = 0; connection && index < self->waiter_count;) {
+            if (self->waiters[index].connection == connection)
+                s_waiter_remove (self, index);
+            else
+                index++;
         }
     }
 }

@@ -953,24 +953,20 @@ static void
 s_watch_down (federation_t *self)
 {
     monitor_event_t event;
-    while (monitor_next (self->down_monitor, &event))
-        if (event.number == ZMQ_EVENT_ACCEPTED) {
-            if (peers_accepted (self->down_peers, event.value))
-                log_error ("out of memory: cannot follow a hub below");
-        } else if (event.number == ZMQ_EVENT_DISCONNECTED) {
-            uint64_t serial = peers_disconnected (self->down_peers, event.value);
-            link_t *link = serial ? s_link (self, serial) : NULL;
-            if (link) {
-                if (link->state == LINK_JOINED) {
-                    char id[ID_TEXT];
-                    s_id_text (link->id, id);
-                    log_info ("hub %s below (%s) left: its subscribers are no longer counted", id,
-                              link->address);
-                }
-                s_link_drop (self, link);
-                s_link_free (self, link);
+    while (monitor_next (self->down_monitor, &event)) {
+        uint64_t serial = peers_follow (self->down_peers, &event, "federation port");
+        link_t *link = serial ? s_link (self, serial) : NULL;
+        if (link) {
+            if (link->state == LINK_JOINED) {
+                char id[ID_TEXT];
+                s_id_text (link->id, id);
+                log_info ("hub %s below (%s) left: its subscribers are no longer counted", id,
+                          link->address);
             }
+            s_link_drop (self, link);
+            s_link_free (self, link);
         }
+    }
 }
 
 uint64_t
@@ -1110,12 +1106,6 @@ federation_destroy (federation_t **self_p)
     free (self->down_records.data);
     free (self);
     *self_p = NULL;
-}
-
-uint64_t
-federation_id (federation_t *self)
-{
-    return self->id;
 }
 
 size_t

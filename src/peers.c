@@ -7,11 +7,13 @@
 #include "peers.h"
 #include "fdslots.h"
 #include "herald.h"
+#include "log.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <zmq.h>
 
 typedef struct {
     uint64_t accepted;  //  position of its ACCEPTED; 0: never seen
@@ -74,6 +76,14 @@ peers_disconnected (peers_t *self, int fd)
         return 0;
     slot->open = false;
     return slot->serial;
+}
+
+uint64_t
+peers_follow (peers_t *self, const monitor_event_t *event, const char *port)
+{
+    if (event->number == ZMQ_EVENT_ACCEPTED && peers_accepted (self, event->value))
+        log_error ("out of memory: cannot follow a connection on the %s", port);
+    return event->number == ZMQ_EVENT_DISCONNECTED ? peers_disconnected (self, event->value) : 0;
 }
 
 uint64_t

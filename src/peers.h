@@ -24,6 +24,8 @@
 #ifndef HERALD_PEERS_H_INCLUDED
 #define HERALD_PEERS_H_INCLUDED
 
+#include "monitor.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +43,11 @@ int peers_accepted (peers_t *self, int fd);
 //  The monitor reported DISCONNECTED on fd. Returns the serial of the
 //  connection that ended, if any of its messages was identified, else 0.
 uint64_t peers_disconnected (peers_t *self, int fd);
+
+//  One event of the port's monitor: ACCEPTED and DISCONNECTED as above
+//  (out of memory is logged, naming the port), the rest ignored. Returns
+//  what peers_disconnected returns for DISCONNECTED, else 0.
+uint64_t peers_follow (peers_t *self, const monitor_event_t *event, const char *port);
 
 //  Monitor events read so far: what the ZAP handler puts in a token.
 uint64_t peers_position (peers_t *self);
